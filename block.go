@@ -1,0 +1,331 @@
+package aio
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+)
+
+// iovMax is IOV_MAX on Linux: the most buffers one readv or writev takes.
+const iovMax = 1024
+
+// Block is one I/O request: a command, the file it applies to, and its
+// buffers, offset and flags. Make one with NewRead, NewWrite, NewReadV,
+// NewWriteV, NewFsync, NewFdsync or NewPoll, submit it with Context.Submit,
+// and receive its result as an Event.
+//
+// A Block is reusable: once its event has been delivered it is idle again
+// and may be changed (SetOffset, SetBuffer, SetCommand, ...) and submitted
+// anew, without allocating. While it is in flight the Context owns it:
+// submitting it again returns ErrInFlight and its setters return ErrInFlight
+// and change nothing.
+//
+// Buffer lifetime: from Submit until its event is delivered, the kernel may
+// write the Block's buffers at any time. The Block pins them
+// (runtime.Pinner) and keeps them and its file referenced for that time, so
+// the garbage collector neither moves nor frees them; the caller must not
+// read or write them until the event arrives.
+//
+// A Block is not safe for concurrent use: change it from one goroutine at a
+// time, and only while it is idle.
+type Block struct {
+	cmd     Command
+	file    syscall.Conn // keeps an *os.File or net.Conn referenced
+	fd      int32
+	fileErr error // from looking up the descriptor
+	buf     []byte
+	bufs    [][]byte
+	iov     []iovec
+	off     int64
+	events  PollEvents
+	rwFlags RWFlags
+	ioprio  uint16
+	resfd   int32
+
+	// owner is the Context the Block is in flight on, nil when idle.
+	// Submit claims a Block by swapping nil for its Context.
+	owner     atomic.Pointer[state]
+	slot      uint32 // valid while in flight; guarded by the owner's lock
+	cancelled bool   // Cancel succeeded; guarded by the owner's lock
+	pinner    runtime.Pinner
+}
+
+// iovec is struct iovec, filled at submission with pinned addresses.
+type iovec struct {
+	base uint64
+	len  uint64
+}
+
+func newBlock(cmd Command, f syscall.Conn) *Block {
+	b := &Block{cmd: cmd, resfd: -1}
+	b.setFile(f)
+	return b
+}
+
+// NewRead returns a Block that reads len(buf) bytes from f at offset off.
+// f is an *os.File, an FD, or anything else with a SyscallConn method.
+func NewRead(f syscall.Conn, buf []byte, off int64) *Block {
+	b := newBlock(CmdRead, f)
+	b.buf, b.off = buf, off
+	return b
+}
+
+// NewWrite returns a Block that writes buf to f at offset off.
+func NewWrite(f syscall.Conn, buf []byte, off int64) *Block {
+	b := newBlock(CmdWrite, f)
+	b.buf, b.off = buf, off
+	return b
+}
+
+// NewReadV returns a Block that reads from f at offset off into bufs, in
+// order (preadv(2)). At most 1024 buffers (IOV_MAX).
+func NewReadV(f syscall.Conn, bufs [][]byte, off int64) *Block {
+	b := newBlock(CmdReadV, f)
+	b.setBuffers(bufs)
+	b.off = off
+	return b
+}
+
+// NewWriteV returns a Block that writes bufs, in order, to f at offset off
+// (pwritev(2)). At most 1024 buffers (IOV_MAX).
+func NewWriteV(f syscall.Conn, bufs [][]byte, off int64) *Block {
+	b := newBlock(CmdWriteV, f)
+	b.setBuffers(bufs)
+	b.off = off
+	return b
+}
+
+// NewFsync returns a Block that flushes f's data and metadata to its device,
+// like fsync(2). It needs Linux 4.18.
+func NewFsync(f syscall.Conn) *Block { return newBlock(CmdFsync, f) }
+
+// NewFdsync returns a Block that flushes f's data, and only the metadata
+// needed to read it back, like fdatasync(2). It needs Linux 4.18.
+func NewFdsync(f syscall.Conn) *Block { return newBlock(CmdFdsync, f) }
+
+// NewPoll returns a Block that completes when f is ready for any of events;
+// the event's PollEvents gives the ready mask. events 0 means PollDefault
+// (in, out and priority data). f may be an *os.File (a pipe end, a device),
+// a net.Conn, or an FD; its blocking mode is left as it is. A pending poll
+// can be cancelled with Context.Cancel. It needs Linux 4.19.
+func NewPoll(f syscall.Conn, events PollEvents) *Block {
+	b := newBlock(CmdPoll, f)
+	b.setPollEvents(events)
+	return b
+}
+
+func (b *Block) setFile(f syscall.Conn) {
+	b.file = f
+	b.fd, b.fileErr = fdOf(f)
+}
+
+func (b *Block) setBuffers(bufs [][]byte) {
+	b.bufs = bufs
+	if cap(b.iov) < len(bufs) {
+		b.iov = make([]iovec, len(bufs))
+	}
+	b.iov = b.iov[:len(bufs)]
+}
+
+func (b *Block) setPollEvents(events PollEvents) {
+	if events == 0 {
+		events = PollDefault
+	}
+	b.events = events
+}
+
+// idle returns ErrInFlight while the Block is in flight.
+func (b *Block) idle() error {
+	if b.owner.Load() != nil {
+		return ErrInFlight
+	}
+	return nil
+}
+
+// Command returns the Block's command.
+func (b *Block) Command() Command { return b.cmd }
+
+// SetCommand changes the Block's command, keeping its file, buffers, offset
+// and flags: a read Block becomes a write of the same buffer, a readv a
+// writev, an fsync an fdsync (linux_aio's change_cmd). The Block must carry
+// what the new command needs (a buffer for CmdRead and CmdWrite, buffers for
+// CmdReadV and CmdWriteV), or Submit refuses it.
+func (b *Block) SetCommand(cmd Command) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	switch cmd {
+	case CmdRead, CmdWrite, CmdFsync, CmdFdsync, CmdPoll, CmdReadV, CmdWriteV:
+	default:
+		return fmt.Errorf("aio: unknown command %d: %w", uint16(cmd), syscall.EINVAL)
+	}
+	b.cmd = cmd
+	if cmd == CmdPoll && b.events == 0 {
+		b.events = PollDefault
+	}
+	return nil
+}
+
+// File returns the file the Block applies to.
+func (b *Block) File() syscall.Conn { return b.file }
+
+// SetFile changes the file the Block applies to.
+func (b *Block) SetFile(f syscall.Conn) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.setFile(f)
+	return nil
+}
+
+// Offset returns the file offset of a read or write.
+func (b *Block) Offset() int64 { return b.off }
+
+// SetOffset changes the file offset of a read or write.
+func (b *Block) SetOffset(off int64) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.off = off
+	return nil
+}
+
+// Buffer returns the buffer of a CmdRead or CmdWrite Block.
+func (b *Block) Buffer() []byte { return b.buf }
+
+// SetBuffer changes the buffer of a CmdRead or CmdWrite Block.
+func (b *Block) SetBuffer(buf []byte) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.buf = buf
+	return nil
+}
+
+// Buffers returns the buffers of a CmdReadV or CmdWriteV Block.
+func (b *Block) Buffers() [][]byte { return b.bufs }
+
+// SetBuffers changes the buffers of a CmdReadV or CmdWriteV Block.
+func (b *Block) SetBuffers(bufs [][]byte) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.setBuffers(bufs)
+	return nil
+}
+
+// PollEvents returns the events a CmdPoll Block waits for.
+func (b *Block) PollEvents() PollEvents { return b.events }
+
+// SetPollEvents changes the events a CmdPoll Block waits for; 0 means
+// PollDefault.
+func (b *Block) SetPollEvents(events PollEvents) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.setPollEvents(events)
+	return nil
+}
+
+// RWFlags returns the Block's RWF flags.
+func (b *Block) RWFlags() RWFlags { return b.rwFlags }
+
+// SetRWFlags sets the RWF flags of a read or write, replacing the previous
+// ones. The kernel checks them at Submit: an unknown flag gets EOPNOTSUPP.
+func (b *Block) SetRWFlags(flags RWFlags) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	b.rwFlags = flags
+	return nil
+}
+
+// Priority returns the Block's I/O priority class and level.
+func (b *Block) Priority() (PrioClass, int) {
+	return PrioClass(b.ioprio >> 13), int(b.ioprio & 0x7)
+}
+
+// SetPriority sets the I/O priority of a read or write (IOCB_FLAG_IOPRIO):
+// a class and a level from 0 (highest) to 7. PrioClassNone with level 0
+// removes it, so that the process's priority applies. PrioClassRT needs
+// CAP_SYS_ADMIN or CAP_SYS_NICE; without it Submit fails with EPERM.
+func (b *Block) SetPriority(class PrioClass, level int) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	if class > PrioClassIdle || level < 0 || level >= PrioLevels {
+		return fmt.Errorf("aio: I/O priority class %d level %d: %w", class, level, syscall.EINVAL)
+	}
+	b.ioprio = uint16(class)<<13 | uint16(level)
+	return nil
+}
+
+// ResFD returns the eventfd the kernel signals when the Block completes, or
+// -1 for none.
+func (b *Block) ResFD() int { return int(b.resfd) }
+
+// SetResFD makes the kernel add 1 to the eventfd fd when the Block completes
+// (IOCB_FLAG_RESFD); a negative fd removes it. The eventfd must stay open
+// until then. An fd that is not an open eventfd makes Submit fail (EBADF or
+// EINVAL).
+func (b *Block) SetResFD(fd int) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	if fd < 0 {
+		fd = -1
+	}
+	if fd > math.MaxInt32 {
+		return fmt.Errorf("aio: resfd %d: %w", fd, syscall.EBADF)
+	}
+	b.resfd = int32(fd)
+	return nil
+}
+
+// InFlight reports whether the Block has been submitted and its event not
+// yet delivered.
+func (b *Block) InFlight() bool { return b.owner.Load() != nil }
+
+// check returns why Submit must refuse the Block, or nil. It runs before
+// anything reaches the kernel, so a refused batch submits nothing.
+func (b *Block) check() (detail string, err error) {
+	if b.fileErr != nil {
+		return "the file's descriptor could not be read", b.fileErr
+	}
+	if b.fd < 0 {
+		return fmt.Sprintf("fd %d", b.fd), syscall.EBADF
+	}
+	var n int64
+	switch b.cmd {
+	case CmdRead, CmdWrite:
+		n = int64(len(b.buf))
+		if n == 0 {
+			return b.cmd.String() + " of 0 bytes", syscall.EINVAL
+		}
+	case CmdReadV, CmdWriteV:
+		if len(b.bufs) == 0 || len(b.bufs) > iovMax {
+			return fmt.Sprintf("%s of %d buffers (1 to %d allowed)", b.cmd, len(b.bufs), iovMax), syscall.EINVAL
+		}
+		for _, p := range b.bufs {
+			if n += int64(len(p)); n < 0 {
+				return "total length overflows", syscall.EINVAL
+			}
+		}
+		if n == 0 {
+			return b.cmd.String() + " of 0 bytes", syscall.EINVAL
+		}
+	case CmdFsync, CmdFdsync, CmdPoll:
+		return "", nil
+	default:
+		return "unknown command " + b.cmd.String(), syscall.EINVAL
+	}
+	if b.off < 0 {
+		return fmt.Sprintf("negative offset %d", b.off), syscall.EINVAL
+	}
+	if b.off > math.MaxInt64-n {
+		return fmt.Sprintf("offset %d plus length %d overflows", b.off, n), syscall.EINVAL
+	}
+	return "", nil
+}

@@ -1,0 +1,39 @@
+//go:build !linux || !cgo
+
+package aio
+
+import "time"
+
+// Context is a kernel AIO context. Kernel AIO needs Linux and cgo: in this
+// build every method returns an error wrapping ErrNotSupported, so that
+// importers still compile.
+type Context struct{}
+
+type state struct{}
+
+func unsupported(op string) error {
+	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
+}
+
+// NewContext returns an error wrapping ErrNotSupported in this build.
+func NewContext(maxEvents int, opts ...Option) (*Context, error) { return nil, unsupported("io_setup") }
+
+// Cap returns 0 in this build.
+func (c *Context) Cap() int { return 0 }
+
+// InFlight returns 0 in this build.
+func (c *Context) InFlight() int { return 0 }
+
+// Submit returns an error wrapping ErrNotSupported in this build.
+func (c *Context) Submit(blocks ...*Block) (int, error) { return 0, unsupported("submit") }
+
+// GetEvents returns an error wrapping ErrNotSupported in this build.
+func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {
+	return nil, unsupported("io_getevents")
+}
+
+// Cancel returns an error wrapping ErrNotSupported in this build.
+func (c *Context) Cancel(b *Block) error { return unsupported("io_cancel") }
+
+// Close does nothing in this build.
+func (c *Context) Close() error { return nil }

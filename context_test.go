@@ -1,0 +1,409 @@
+//go:build linux && cgo
+
+package aio_test
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linuxaio/aio"
+)
+
+func TestContextOpenClose(t *testing.T) {
+	before := aioMappings()
+	ctx, err := aio.NewContext(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aioMappings(); got != before+1 {
+		t.Fatalf("%d AIO contexts mapped after NewContext, want %d", got, before+1)
+	}
+	if ctx.Cap() != 16 || ctx.InFlight() != 0 {
+		t.Fatalf("Cap %d InFlight %d, want 16 and 0", ctx.Cap(), ctx.InFlight())
+	}
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if got := aioMappings(); got != before {
+		t.Fatalf("%d AIO contexts mapped after Close, want %d", got, before)
+	}
+}
+
+func TestContextCloseConcurrent(t *testing.T) {
+	before := aioMappings()
+	ctx, err := aio.NewContext(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ctx.Close(); err != nil {
+				t.Error(err)
+			}
+			// Every Close returns only once the context is gone.
+			if got := aioMappings(); got != before {
+				t.Errorf("%d AIO contexts mapped after Close returned", got)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestContextBadSize(t *testing.T) {
+	for _, n := range []int{0, -1, 1 << 40} {
+		_, err := aio.NewContext(n)
+		wantErr(t, err, syscall.EINVAL, "io_setup", strconv.Itoa(n))
+	}
+}
+
+func TestContextOverAioMaxNr(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/fs/aio-max-nr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := aioMappings()
+	ctx, err := aio.NewContext(limit + 1)
+	if err == nil {
+		ctx.Close()
+		t.Fatalf("NewContext(%d) succeeded past fs.aio-max-nr", limit+1)
+	}
+	wantErr(t, err, syscall.EAGAIN, "io_setup", "aio-max-nr", strconv.Itoa(limit))
+	var ae *aio.Error
+	if !errors.As(err, &ae) || ae.Op != "io_setup" || ae.Index != -1 {
+		t.Fatalf("error %#v is not an *aio.Error for io_setup", err)
+	}
+	if aioMappings() != before {
+		t.Fatal("failed NewContext left a context mapped")
+	}
+}
+
+func TestEmptySubmitAndIdleGetEvents(t *testing.T) {
+	ctx := newContext(t, 8)
+	if n, err := ctx.Submit(); n != 0 || err != nil {
+		t.Fatalf("empty Submit: %d, %v", n, err)
+	}
+	start := time.Now()
+	evs, err := ctx.GetEvents(0, 8, 0)
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("GetEvents on idle context: %v, %v", evs, err)
+	}
+	evs, err = ctx.GetEvents(1, 8, 100*time.Millisecond)
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("GetEvents(1) on idle context: %v, %v", evs, err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("GetEvents with a 100ms timeout returned after %v", d)
+	}
+}
+
+func TestGetEventsArguments(t *testing.T) {
+	ctx := newContext(t, 4)
+	for _, c := range [][2]int{{-1, 1}, {2, 1}, {5, 8}} {
+		_, err := ctx.GetEvents(c[0], c[1], 0)
+		wantErr(t, err, syscall.EINVAL, "io_getevents")
+	}
+	// max above Cap is capped, not refused.
+	if _, err := ctx.GetEvents(0, 100, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGetEventsMinMax(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, nil)
+	var blocks []*aio.Block
+	for i := range 4 {
+		blocks = append(blocks, aio.NewWrite(f, []byte("abcd"), int64(4*i)))
+	}
+	submit(t, ctx, blocks...)
+	// Buffered writes complete inside io_submit: all four are ready.
+	evs, err := ctx.GetEvents(1, 2, -1)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("GetEvents(1, 2): %d events, %v", len(evs), err)
+	}
+	if ctx.InFlight() != 2 {
+		t.Fatalf("InFlight %d, want 2", ctx.InFlight())
+	}
+	evs = append(evs, reap(t, ctx, 2)...)
+	seen := map[*aio.Block]bool{}
+	for _, ev := range evs {
+		if ev.Err() != nil || ev.N() != 4 || seen[ev.Block] {
+			t.Fatalf("bad event %+v", ev)
+		}
+		seen[ev.Block] = true
+	}
+}
+
+func TestSubmitAfterClose(t *testing.T) {
+	ctx, err := aio.NewContext(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx.Close()
+	f := tempFile(t, []byte("data"))
+	b := aio.NewRead(f, make([]byte, 4), 0)
+	_, err = ctx.Submit(b)
+	wantErr(t, err, aio.ErrClosed, "submit")
+	_, err = ctx.Submit()
+	wantErr(t, err, aio.ErrClosed)
+	_, err = ctx.GetEvents(0, 1, 0)
+	wantErr(t, err, aio.ErrClosed)
+	wantErr(t, ctx.Cancel(b), aio.ErrClosed)
+	if b.InFlight() {
+		t.Fatal("refused Block is in flight")
+	}
+}
+
+func TestCloseWakesGetEvents(t *testing.T) {
+	ctx, err := aio.NewContext(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := ctx.GetEvents(1, 1, -1)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	ctx.Close()
+	select {
+	case err := <-done:
+		wantErr(t, err, aio.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("GetEvents still waiting after Close")
+	}
+}
+
+// A batch larger than the free slots submits what fits and says so.
+func TestSubmitFull(t *testing.T) {
+	ctx := newContext(t, 4)
+	r, w := pipe(t)
+	_ = w
+	var blocks []*aio.Block
+	for range 6 {
+		blocks = append(blocks, aio.NewPoll(r, aio.PollIn))
+	}
+	n, err := ctx.Submit(blocks...)
+	if n != 4 {
+		t.Fatalf("Submit returned %d, want 4", n)
+	}
+	wantErr(t, err, aio.ErrFull, "4 of 6")
+	var ae *aio.Error
+	if !errors.As(err, &ae) || ae.Index != 4 {
+		t.Fatalf("error %v does not name block 4", err)
+	}
+	for i, b := range blocks {
+		if b.InFlight() != (i < 4) {
+			t.Fatalf("block %d InFlight %v", i, b.InFlight())
+		}
+	}
+	n, err = ctx.Submit(blocks[4])
+	if n != 0 {
+		t.Fatalf("Submit on a full context returned %d", n)
+	}
+	wantErr(t, err, aio.ErrFull, "4 slots")
+	// Free the slots: cancel every poll and reap the cancellations.
+	for _, b := range blocks[:4] {
+		if err := ctx.Cancel(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ev := range reap(t, ctx, 4) {
+		wantErr(t, ev.Err(), syscall.ECANCELED)
+	}
+	submit(t, ctx, blocks[4:]...)
+}
+
+// Submitting a Block in flight is refused and changes nothing.
+func TestSubmitInFlight(t *testing.T) {
+	ctx := newContext(t, 8)
+	r, _ := pipe(t)
+	b := aio.NewPoll(r, aio.PollIn)
+	submit(t, ctx, b)
+	_, err := ctx.Submit(b)
+	wantErr(t, err, aio.ErrInFlight)
+	other := newContext(t, 8)
+	_, err = other.Submit(b)
+	wantErr(t, err, aio.ErrInFlight)
+	wantErr(t, b.SetOffset(1), aio.ErrInFlight)
+	wantErr(t, b.SetPollEvents(aio.PollOut), aio.ErrInFlight)
+	wantErr(t, other.Cancel(b), aio.ErrNotInFlight)
+	if ctx.InFlight() != 1 || other.InFlight() != 0 {
+		t.Fatalf("InFlight %d and %d, want 1 and 0", ctx.InFlight(), other.InFlight())
+	}
+	if err := ctx.Cancel(b); err != nil {
+		t.Fatal(err)
+	}
+	ev := reap(t, ctx, 1)[0]
+	if ev.Block != b || !errors.Is(ev.Err(), syscall.ECANCELED) {
+		t.Fatalf("event %+v, want ECANCELED for the poll", ev)
+	}
+	if b.PollEvents() != aio.PollIn {
+		t.Fatal("refused SetPollEvents changed the Block")
+	}
+	wantErr(t, ctx.Cancel(b), aio.ErrNotInFlight)
+}
+
+// The same Block twice in one batch is refused before anything is submitted.
+func TestSubmitDuplicateInBatch(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, []byte("0123456789"))
+	a := aio.NewRead(f, make([]byte, 4), 0)
+	b := aio.NewRead(f, make([]byte, 4), 4)
+	n, err := ctx.Submit(a, b, a)
+	if n != 0 {
+		t.Fatalf("Submit returned %d, want 0", n)
+	}
+	wantErr(t, err, aio.ErrInFlight, "block 2")
+	if a.InFlight() || b.InFlight() || ctx.InFlight() != 0 {
+		t.Fatal("refused batch left Blocks in flight")
+	}
+	if evs, _ := ctx.GetEvents(0, 8, 0); len(evs) != 0 {
+		t.Fatalf("refused batch produced %d events", len(evs))
+	}
+	submit(t, ctx, a, b)
+	reap(t, ctx, 2)
+}
+
+// Close with I/O in flight waits for it, discards the events and frees
+// the Blocks.
+func TestCloseInFlight(t *testing.T) {
+	f, data := directFile(t, 1<<20)
+	r, _ := pipe(t)
+	ctx, err := aio.NewContext(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*aio.Block
+	for i := range 32 {
+		blocks = append(blocks, aio.NewRead(f, aligned(4096), int64(i)*4096))
+	}
+	poll := aio.NewPoll(r, aio.PollIn)
+	blocks = append(blocks, poll)
+	submit(t, ctx, blocks...)
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range blocks {
+		if b.InFlight() {
+			t.Fatalf("block %d in flight after Close", i)
+		}
+	}
+	// The kernel finished every read before Close returned.
+	for i, b := range blocks[:32] {
+		if string(b.Buffer()) != string(data[i*4096:(i+1)*4096]) {
+			t.Fatalf("block %d: data not read before Close returned", i)
+		}
+	}
+	// Idle again: usable on another Context.
+	other := newContext(t, 4)
+	do(t, other, blocks[0])
+}
+
+// Many goroutines submit while others reap and one closes: under -race
+// this checks the locking; every event is for a Block that was submitted,
+// and no Block is left in flight.
+func TestConcurrentSubmitReapClose(t *testing.T) {
+	f := tempFile(t, pattern(1<<16, 1))
+	ctx, err := aio.NewContext(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, perWorker = 4, 200
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		submitted = map[*aio.Block]int{}
+		reaped    = map[*aio.Block]int{}
+	)
+	blocks := make([][]*aio.Block, workers)
+	for w := range blocks {
+		for i := range 8 {
+			blocks[w] = append(blocks[w], aio.NewRead(f, make([]byte, 512), int64(512*(w*8+i))))
+		}
+	}
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				b := blocks[w][i%8]
+				n, err := ctx.Submit(b)
+				if n == 1 {
+					mu.Lock()
+					submitted[b]++
+					mu.Unlock()
+					continue
+				}
+				switch {
+				case errors.Is(err, aio.ErrClosed):
+					return
+				case errors.Is(err, aio.ErrInFlight), errors.Is(err, aio.ErrFull):
+					time.Sleep(time.Microsecond)
+				default:
+					t.Errorf("Submit: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	var rg sync.WaitGroup
+	for range 2 {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for {
+				evs, err := ctx.GetEvents(1, 8, 10*time.Millisecond)
+				mu.Lock()
+				for _, ev := range evs {
+					if ev.N() != 512 {
+						t.Errorf("read returned %d, %v", ev.Res, ev.Err())
+					}
+					reaped[ev.Block]++
+				}
+				mu.Unlock()
+				if errors.Is(err, aio.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("GetEvents: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	rg.Wait()
+	for b, n := range reaped {
+		if n > submitted[b] {
+			t.Fatalf("Block reaped %d times, submitted %d", n, submitted[b])
+		}
+	}
+	for _, bs := range blocks {
+		for _, b := range bs {
+			if b.InFlight() {
+				t.Fatal("Block in flight after Close")
+			}
+		}
+	}
+}

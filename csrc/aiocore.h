@@ -1,0 +1,165 @@
+/*
+ * aiocore: a small C core for Linux kernel AIO (io_setup, io_submit,
+ * io_getevents, io_cancel, io_destroy) built on libaio.
+ *
+ * A context owns, in C memory, everything the kernel reaches through
+ * pointers the caller does not see: the kernel context, one struct iocb per
+ * slot, the iocb pointer array io_submit reads, and the event array reaping
+ * fills. The caller describes requests in a descriptor array (struct
+ * aioc_req) and submits them in one call; completions come back in an event
+ * array (struct aioc_event) whose data field is the request's slot number.
+ *
+ * Conventions:
+ *  - every function that can fail returns 0 or a count on success and a
+ *    negative errno on failure; none reads or changes the global errno;
+ *  - there is no global state: contexts are independent;
+ *  - a context is not thread-safe as a whole, but submission (aioc_reqs,
+ *    aioc_submit, aioc_cancel) and reaping (aioc_events, aioc_getevents) use
+ *    disjoint memory, so one thread may submit while another reaps;
+ *  - the core does not track which slots are in flight: the caller owns that
+ *    bookkeeping. The kernel copies an iocb when io_submit accepts it, so
+ *    re-preparing a slot only matters to aioc_cancel, which finds a request
+ *    by its slot's iocb address.
+ */
+#ifndef AIOCORE_H
+#define AIOCORE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Commands: the kernel's IOCB_CMD_* numbers. */
+enum {
+	AIOC_CMD_PREAD = 0,
+	AIOC_CMD_PWRITE = 1,
+	AIOC_CMD_FSYNC = 2,
+	AIOC_CMD_FDSYNC = 3,
+	AIOC_CMD_POLL = 5,
+	AIOC_CMD_PREADV = 7,
+	AIOC_CMD_PWRITEV = 8,
+};
+
+/* Largest slot count aioc_create accepts; the kernel's own limit
+ * (fs.aio-max-nr) is usually far lower. */
+#define AIOC_MAX_SLOTS (1u << 20)
+
+/*
+ * One request. The caller fills these in the array aioc_reqs returns, then
+ * calls aioc_submit. Field meaning by command:
+ *   PREAD, PWRITE:    buf = buffer address, len = bytes, offset = file offset
+ *   PREADV, PWRITEV:  buf = address of a struct iovec array, len = iovec count
+ *   FSYNC, FDSYNC:    buf, len and offset must be 0
+ *   POLL:             buf = poll event mask (POLLIN, ...), len, offset = 0
+ * ioprio is an I/O priority (class << 13 | level); 0 leaves the file's own.
+ * resfd is an eventfd the kernel signals on completion, or -1 for none.
+ * rw_flags are RWF_* flags for reads and writes.
+ *
+ * The memory behind buf must stay valid, and must not move, until the
+ * request's event has been reaped: the kernel writes to it asynchronously.
+ */
+struct aioc_req {
+	uint32_t slot;
+	uint16_t opcode;
+	uint16_t ioprio;
+	int32_t fd;
+	int32_t resfd;
+	uint32_t rw_flags;
+	uint32_t reserved; /* must be 0 */
+	uint64_t buf;
+	uint64_t len;
+	int64_t offset;
+};
+
+/*
+ * One completion, laid out as the kernel's struct io_event. data is the slot
+ * number of the request; obj is the address of its iocb; res is the result
+ * (bytes transferred, a poll mask, or a negative errno); res2 is a second
+ * result most commands leave 0.
+ */
+struct aioc_event {
+	uint64_t data;
+	uint64_t obj;
+	int64_t res;
+	int64_t res2;
+};
+
+struct aioc_ctx;
+
+/*
+ * aioc_create sets up a kernel context able to hold nslots requests in
+ * flight, with nslots iocb slots, and stores it in *out.
+ * Returns 0, -EINVAL for nslots 0 or above AIOC_MAX_SLOTS, -ENOMEM, or the
+ * error of io_setup (-EAGAIN when fs.aio-nr + nslots exceeds fs.aio-max-nr).
+ */
+int aioc_create(struct aioc_ctx **out, uint32_t nslots);
+
+/*
+ * aioc_destroy destroys the kernel context and frees ctx. The kernel cancels
+ * what it can (poll requests) and waits for the rest, so when io_destroy
+ * returns no buffer is still in use by the kernel; unreaped events are
+ * discarded. ctx is freed even if io_destroy fails, and that error is
+ * returned. A NULL ctx is a no-op returning 0.
+ */
+int aioc_destroy(struct aioc_ctx *ctx);
+
+/* aioc_nslots returns the slot count given to aioc_create. */
+uint32_t aioc_nslots(const struct aioc_ctx *ctx);
+
+/* aioc_reqs returns the descriptor array: nslots entries, caller-filled. */
+struct aioc_req *aioc_reqs(struct aioc_ctx *ctx);
+
+/* aioc_events returns the event array aioc_getevents fills: nslots entries. */
+struct aioc_event *aioc_events(struct aioc_ctx *ctx);
+
+/*
+ * aioc_prep builds the kernel iocb for one request, with aio_data set to the
+ * request's slot. Returns 0, or -EINVAL for an unknown opcode, nonzero
+ * reserved field, or fields that the command does not use but are set.
+ * The iocb type is libaio's struct iocb; it is void here so that the header
+ * does not force libaio.h on its users.
+ */
+int aioc_prep(void *iocb, const struct aioc_req *req);
+
+/*
+ * aioc_submit prepares reqs[0..n) (see aioc_prep) into their slots and
+ * submits them with io_submit, in order. If the kernel takes only part of
+ * the batch, the rest is submitted again; EINTR is retried.
+ *
+ * *submitted receives how many requests, from the front, the kernel took;
+ * exactly those will produce events. Returns 0 when all n went in, else the
+ * negative errno that stopped submission at reqs[*submitted] (-EAGAIN when
+ * the kernel is out of resources, -EBADF for a bad fd or resfd, -EINVAL for
+ * a bad request, ...). Returns -EINVAL without submitting anything if n
+ * exceeds the slot count, a slot number is out of range, or a request fails
+ * aioc_prep; *submitted is then 0.
+ */
+int aioc_submit(struct aioc_ctx *ctx, uint32_t n, uint32_t *submitted);
+
+/*
+ * aioc_getevents reaps between min and max events (max at most nslots) into
+ * the array aioc_events returns, with io_getevents. timeout_ns < 0 waits
+ * without limit, 0 only collects what has completed, > 0 waits at most that
+ * long. EINTR is retried with the time that remains. Returns the number of
+ * events reaped (possibly fewer than min when the timeout expires) or a
+ * negative errno.
+ */
+int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+		   int64_t timeout_ns);
+
+/*
+ * aioc_cancel asks the kernel to cancel the request submitted from slot.
+ * Returns 0 when cancellation is under way; the request's event (res
+ * -ECANCELED for poll) is then delivered through reaping as usual. Returns
+ * -EINVAL when the slot is out of range or the kernel cannot cancel the
+ * request (disk I/O cannot be cancelled), -EAGAIN when it has already
+ * completed.
+ */
+int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AIOCORE_H */

@@ -1,0 +1,72 @@
+/* Context lifetime: io_setup and io_destroy with the slot tables. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+int aioc_create(struct aioc_ctx **out, uint32_t nslots)
+{
+	*out = NULL;
+	if (nslots == 0 || nslots > AIOC_MAX_SLOTS)
+		return -EINVAL;
+
+	struct aioc_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return -ENOMEM;
+	ctx->nslots = nslots;
+	ctx->iocbs = calloc(nslots, sizeof(*ctx->iocbs));
+	ctx->queue = calloc(nslots, sizeof(*ctx->queue));
+	ctx->reqs = calloc(nslots, sizeof(*ctx->reqs));
+	ctx->events = calloc(nslots, sizeof(*ctx->events));
+	if (ctx->iocbs == NULL || ctx->queue == NULL || ctx->reqs == NULL ||
+	    ctx->events == NULL) {
+		aioc_destroy(ctx);
+		return -ENOMEM;
+	}
+
+	/* libaio returns -errno and leaves errno alone. */
+	int ret = io_setup((int)nslots, &ctx->kctx);
+	if (ret < 0) {
+		ctx->kctx = 0;
+		aioc_destroy(ctx);
+		return ret;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int aioc_destroy(struct aioc_ctx *ctx)
+{
+	if (ctx == NULL)
+		return 0;
+	int ret = 0;
+	if (ctx->kctx != 0) {
+		/*
+		 * io_destroy cancels what can be cancelled and waits for the
+		 * rest (Linux 4.14+), so after it no buffer is in use.
+		 */
+		ret = io_destroy(ctx->kctx);
+		if (ret > 0)
+			ret = 0;
+	}
+	free(ctx->events);
+	free(ctx->reqs);
+	free(ctx->queue);
+	free(ctx->iocbs);
+	free(ctx);
+	return ret;
+}
+
+uint32_t aioc_nslots(const struct aioc_ctx *ctx)
+{
+	return ctx->nslots;
+}
+
+struct aioc_req *aioc_reqs(struct aioc_ctx *ctx)
+{
+	return ctx->reqs;
+}
+
+struct aioc_event *aioc_events(struct aioc_ctx *ctx)
+{
+	return ctx->events;
+}

@@ -1,0 +1,66 @@
+/* Reaping completions with io_getevents, and cancelling requests. */
+#include "internal.h"
+
+#include <time.h>
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec ns_to_timespec(int64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000),
+		.tv_nsec = (long)(ns % 1000000000),
+	};
+	return ts;
+}
+
+int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+		   int64_t timeout_ns)
+{
+	if (max > ctx->nslots || min > max)
+		return -EINVAL;
+	if (max == 0)
+		return 0;
+
+	struct timespec ts;
+	struct timespec *tsp = NULL;
+	int64_t deadline = 0;
+	if (timeout_ns >= 0) {
+		deadline = monotonic_ns() + timeout_ns;
+		ts = ns_to_timespec(timeout_ns);
+		tsp = &ts;
+	}
+
+	for (;;) {
+		int ret = io_getevents(ctx->kctx, (long)min, (long)max,
+				       (struct io_event *)ctx->events, tsp);
+		if (ret != -EINTR)
+			return ret;
+		/* A signal cut the wait short: wait only for what is left. */
+		if (tsp != NULL) {
+			int64_t left = deadline - monotonic_ns();
+			ts = ns_to_timespec(left > 0 ? left : 0);
+		}
+	}
+}
+
+int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot)
+{
+	if (slot >= ctx->nslots)
+		return -EINVAL;
+	/*
+	 * Since Linux 3.11 io_cancel never fills the result event: it
+	 * returns -EINPROGRESS and posts the event to the ring like any other
+	 * completion, so that reaping stays the one place events come from.
+	 */
+	struct io_event unused;
+	int ret = io_cancel(ctx->kctx, &ctx->iocbs[slot], &unused);
+	if (ret == -EINPROGRESS)
+		return 0;
+	return ret;
+}

@@ -1,0 +1,52 @@
+// Package aio gives Go programs Linux kernel asynchronous I/O: io_setup,
+// io_submit, io_getevents, io_cancel and io_destroy, with hundreds of disk
+// I/Os in flight on a handful of OS threads.
+//
+// A Context is a kernel AIO context with a fixed number of slots. A Block is
+// one request (read, write, readv, writev, fsync, fdsync or poll) with its
+// file, buffers, offset and flags. Submit hands a batch of Blocks to the
+// kernel in one system call; GetEvents collects their completions as Events:
+//
+//	ctx, err := aio.NewContext(128)
+//	...
+//	defer ctx.Close()
+//	b := aio.NewRead(f, buf, 0)
+//	if _, err := ctx.Submit(b); err != nil { ... }
+//	evs, err := ctx.GetEvents(1, 1, -1)
+//	n, err := evs[0].N(), evs[0].Err()
+//
+// # When kernel AIO is asynchronous
+//
+// Kernel AIO is truly asynchronous for files opened with O_DIRECT (and for
+// poll). For buffered files the kernel does the I/O inside io_submit, so
+// Submit blocks as long as a pread would; RWFNoWait turns a read that would
+// block into an EAGAIN event instead. O_DIRECT needs the buffer address, the
+// length and the offset aligned to the file's logical block size (often 512
+// or 4096 bytes); a misaligned request completes with an EINVAL event. tmpfs refuses
+// O_DIRECT altogether. For page-cache-hot reads, plain pread from goroutines
+// is faster than kernel AIO.
+//
+// # Memory
+//
+// The C core keeps the kernel's structures (iocbs, the submission array,
+// the event array) in C memory. Go buffers handed to the kernel are pinned
+// with runtime.Pinner from Submit until their event is reaped, or until
+// Close has waited for the kernel to finish with them. The kernel identifies
+// a request by a slot number, never by a Go pointer.
+//
+// # Errors
+//
+// Failed system calls and refused requests return an *Error that names the
+// operation and wraps a syscall.Errno or one of the sentinel errors
+// (ErrClosed, ErrInFlight, ErrFull, ...), so errors.Is works; its Detail
+// gives the likely cause where one is known (fs.aio-max-nr, O_DIRECT
+// alignment, a kernel too old for a command). The error of an individual
+// I/O arrives in its Event: Event.Err returns a syscall.Errno.
+//
+// # Requirements
+//
+// Linux 4.19 or later for every command (4.18 for fsync and fdsync, 4.19
+// for poll; reads and writes work on any kernel with AIO), cgo with a C
+// compiler, and libaio (Debian and Ubuntu: libaio-dev). Without Linux or
+// cgo the package compiles but NewContext returns ErrNotSupported.
+package aio

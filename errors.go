@@ -1,0 +1,59 @@
+package aio
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Errors returned by this package wrap them, or a
+// syscall.Errno, so that errors.Is finds them.
+var (
+	// ErrClosed: the Context is closed.
+	ErrClosed = errors.New("context closed")
+	// ErrInFlight: the Block is already submitted and its event has not
+	// been delivered yet; it cannot be submitted again or changed.
+	ErrInFlight = errors.New("block in flight")
+	// ErrNotInFlight: the Block is not in flight on this Context.
+	ErrNotInFlight = errors.New("block not in flight on this context")
+	// ErrFull: every slot of the Context is in flight.
+	ErrFull = errors.New("no free slot in the context")
+	// ErrNotSupported: kernel AIO is not available on this platform or
+	// build (it needs Linux and cgo).
+	ErrNotSupported = errors.New("kernel AIO not supported")
+)
+
+// Error describes a failed operation: a system call the kernel refused, or a
+// request this package refused before it reached the kernel.
+type Error struct {
+	// Op is the system call ("io_setup", "io_submit", "io_getevents",
+	// "io_cancel", "io_destroy") or the method ("submit") that failed.
+	Op string
+	// Index is, for Submit, the position in the batch of the Block the
+	// error is about; -1 when the error is not about one Block.
+	Index int
+	// Err is the cause: a syscall.Errno or one of this package's
+	// sentinel errors.
+	Err error
+	// Detail says more: the likely cause and what to do, when known.
+	Detail string
+}
+
+func (e *Error) Error() string {
+	s := "aio: " + e.Op
+	if e.Index >= 0 {
+		s += ": block " + strconv.Itoa(e.Index)
+	}
+	s += ": " + e.Err.Error()
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// Unwrap returns Err, so that errors.Is(err, syscall.EAGAIN) and
+// errors.Is(err, ErrClosed) work.
+func (e *Error) Unwrap() error { return e.Err }
+
+func opError(op string, err error, detail string) *Error {
+	return &Error{Op: op, Index: -1, Err: err, Detail: detail}
+}

@@ -1,0 +1,3 @@
+module github.com/linuxaio/aio
+
+go 1.24

@@ -1,0 +1,155 @@
+//go:build linux && cgo
+
+// Package aiocore is the cgo bridge to the C core in csrc/: the only Go code
+// that imports "C". Its names map one to one onto aiocore.h; it adds no
+// policy. Errors are returned as syscall.Errno (0 for none), as the C core
+// returns them.
+//
+// A Ctx is not safe for concurrent use as a whole. Submission (Reqs, Submit,
+// Cancel) and reaping (Events, GetEvents) touch disjoint C memory, so one
+// goroutine may submit while another reaps.
+package aiocore
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../csrc
+#cgo CFLAGS: -std=gnu11
+#cgo CFLAGS: -D_GNU_SOURCE
+#cgo LDFLAGS: -laio
+#include <stddef.h>
+#include "aiocore.h"
+
+// Field offsets as constants, for the layout checks below.
+enum {
+	aioc_req_offset_off = offsetof(struct aioc_req, offset),
+	aioc_event_res_off = offsetof(struct aioc_event, res),
+};
+*/
+import "C"
+
+import (
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Commands: the kernel's IOCB_CMD_* numbers.
+const (
+	CmdPread   = C.AIOC_CMD_PREAD
+	CmdPwrite  = C.AIOC_CMD_PWRITE
+	CmdFsync   = C.AIOC_CMD_FSYNC
+	CmdFdsync  = C.AIOC_CMD_FDSYNC
+	CmdPoll    = C.AIOC_CMD_POLL
+	CmdPreadv  = C.AIOC_CMD_PREADV
+	CmdPwritev = C.AIOC_CMD_PWRITEV
+)
+
+// MaxSlots is the largest slot count Create accepts.
+const MaxSlots = C.AIOC_MAX_SLOTS
+
+// Req mirrors struct aioc_req. Buf holds an address as an integer: the
+// memory behind it must be pinned (or not Go memory) until its event is
+// reaped, because the kernel writes to it after the cgo call returns.
+type Req struct {
+	Slot     uint32
+	Opcode   uint16
+	Ioprio   uint16
+	Fd       int32
+	Resfd    int32
+	RWFlags  uint32
+	reserved uint32
+	Buf      uint64
+	Len      uint64
+	Offset   int64
+}
+
+// Event mirrors struct aioc_event (the kernel's struct io_event). Data is the
+// slot number of the request.
+type Event struct {
+	Data uint64
+	Obj  uint64
+	Res  int64
+	Res2 int64
+}
+
+// The mirrors must match the C layout exactly; these fail to compile if not.
+var (
+	_ [unsafe.Sizeof(Req{}) - C.sizeof_struct_aioc_req]byte
+	_ [C.sizeof_struct_aioc_req - unsafe.Sizeof(Req{})]byte
+	_ [unsafe.Offsetof(Req{}.Offset) - C.aioc_req_offset_off]byte
+	_ [C.aioc_req_offset_off - unsafe.Offsetof(Req{}.Offset)]byte
+	_ [unsafe.Offsetof(Event{}.Res) - C.aioc_event_res_off]byte
+	_ [C.aioc_event_res_off - unsafe.Offsetof(Event{}.Res)]byte
+	_ [unsafe.Sizeof(Event{}) - C.sizeof_struct_aioc_event]byte
+	_ [C.sizeof_struct_aioc_event - unsafe.Sizeof(Event{})]byte
+)
+
+// Ctx is a kernel AIO context with its slot tables in C memory.
+type Ctx struct {
+	c      *C.struct_aioc_ctx
+	reqs   []Req
+	events []Event
+}
+
+// Create sets up a context for nslots requests in flight (aioc_create).
+func Create(nslots int) (*Ctx, syscall.Errno) {
+	if nslots <= 0 || nslots > MaxSlots {
+		return nil, syscall.EINVAL
+	}
+	var c *C.struct_aioc_ctx
+	if r := C.aioc_create(&c, C.uint32_t(nslots)); r < 0 {
+		return nil, syscall.Errno(-r)
+	}
+	return &Ctx{
+		c:      c,
+		reqs:   unsafe.Slice((*Req)(unsafe.Pointer(C.aioc_reqs(c))), nslots),
+		events: unsafe.Slice((*Event)(unsafe.Pointer(C.aioc_events(c))), nslots),
+	}, 0
+}
+
+// Destroy destroys the kernel context, waiting for I/O the kernel cannot
+// cancel, and frees the C memory (aioc_destroy). The Ctx must not be used
+// afterwards.
+func (x *Ctx) Destroy() syscall.Errno {
+	r := C.aioc_destroy(x.c)
+	x.c, x.reqs, x.events = nil, nil, nil
+	return errno(r)
+}
+
+// Slots returns the slot count.
+func (x *Ctx) Slots() int { return len(x.reqs) }
+
+// Reqs returns the descriptor array, in C memory, that Submit reads.
+func (x *Ctx) Reqs() []Req { return x.reqs }
+
+// Events returns the event array, in C memory, that GetEvents fills.
+func (x *Ctx) Events() []Event { return x.events }
+
+// Submit submits Reqs()[:n] in one call (aioc_submit). It returns how many
+// the kernel took from the front, and the error that stopped the rest.
+func (x *Ctx) Submit(n int) (int, syscall.Errno) {
+	var done C.uint32_t
+	r := C.aioc_submit(x.c, C.uint32_t(n), &done)
+	return int(done), errno(r)
+}
+
+// GetEvents reaps between min and max events into Events()
+// (aioc_getevents). A negative timeout waits without limit.
+func (x *Ctx) GetEvents(min, max int, timeout time.Duration) (int, syscall.Errno) {
+	r := C.aioc_getevents(x.c, C.uint32_t(min), C.uint32_t(max), C.int64_t(timeout))
+	if r < 0 {
+		return 0, syscall.Errno(-r)
+	}
+	return int(r), 0
+}
+
+// Cancel asks the kernel to cancel the request in slot (aioc_cancel).
+func (x *Ctx) Cancel(slot uint32) syscall.Errno {
+	return errno(C.aioc_cancel(x.c, C.uint32_t(slot)))
+}
+
+func errno(r C.int) syscall.Errno {
+	if r < 0 {
+		return syscall.Errno(-r)
+	}
+	return 0
+}
