@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building aio needs and is missing: a C compiler and libaio's
+# header (Debian and Ubuntu: gcc, libaio-dev). With --test, also the tools
+# the test suite uses: make, clang-format, valgrind and staticcheck.
+# Other distributions: dnf install gcc libaio-devel / apk add gcc musl-dev libaio-dev.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=()
+command -v gcc >/dev/null || want+=(gcc libc6-dev)
+[ -e /usr/include/libaio.h ] || want+=(libaio-dev)
+if [ "${1:-}" = --test ]; then
+	command -v make >/dev/null || want+=(make)
+	command -v clang-format >/dev/null || want+=(clang-format)
+	command -v valgrind >/dev/null || want+=(valgrind)
+fi
+
+if [ ${#want[@]} -gt 0 ]; then
+	if ! command -v apt-get >/dev/null; then
+		echo "deps: missing ${want[*]}; install them with your package manager" >&2
+		exit 1
+	fi
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	echo "deps: installing ${want[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = --test ] && [ ! -x .bin/staticcheck ]; then
+	echo "deps: installing staticcheck into .bin/"
+	GOBIN="$PWD/.bin" "$(scripts/go.sh)" install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
