@@ -7,8 +7,10 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
+	"weak"
 
 	"github.com/linuxaio/aio"
 )
@@ -512,6 +514,58 @@ func TestDirectIO(t *testing.T) {
 	} {
 		if ev := do(t, ctx, b); !errors.Is(ev.Err(), syscall.EINVAL) {
 			t.Fatalf("misaligned read %d: res %d, want EINVAL", i, ev.Res)
+		}
+	}
+}
+
+// A Block keeps its file referenced while in flight, so an *os.File that
+// only the Block refers to is not collected (and its fd closed) under the
+// kernel; once the Block is dropped, the file is collected.
+func TestBlockKeepsFileReferenced(t *testing.T) {
+	ctx := newContext(t, 4)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	file := weak.Make(r)
+	b := aio.NewPoll(r, aio.PollIn)
+	r = nil
+	submit(t, ctx, b)
+	for range 3 {
+		runtime.GC()
+	}
+	if file.Value() == nil {
+		t.Fatal("the file of an in-flight Block was collected")
+	}
+	w.Write([]byte("x"))
+	if ev := reap(t, ctx, 1)[0]; ev.PollEvents()&aio.PollIn == 0 {
+		t.Fatalf("poll: %#x", ev.Res)
+	}
+	b = nil
+	if !settles(func() bool { runtime.GC(); return file.Value() == nil }) {
+		t.Fatal("the file is still referenced after its Block was dropped")
+	}
+}
+
+// Making a Block reads the descriptor without making a non-blocking file
+// blocking, as os.File.Fd would.
+func TestBlockKeepsNonBlocking(t *testing.T) {
+	r, w := pipe(t)
+	for _, f := range []*os.File{r, w} {
+		aio.NewPoll(f, 0)
+		aio.NewRead(f, make([]byte, 1), 0)
+		rc, err := f.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flags int
+		rc.Control(func(fd uintptr) {
+			r, _, _ := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+			flags = int(r)
+		})
+		if flags&syscall.O_NONBLOCK == 0 {
+			t.Fatal("making a Block switched the pipe to blocking mode")
 		}
 	}
 }

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	}
 	fds, goroutines := countFDs(), runtime.NumGoroutine()
 	code := m.Run()
+	if benchPath != "" {
+		os.Remove(benchPath)
+	}
 	if code == 0 {
 		if n := aioMappings(); n != 0 {
 			fmt.Fprintf(os.Stderr, "leak: %d kernel AIO contexts still mapped\n", n)

@@ -1,0 +1,140 @@
+//go:build linux && cgo
+
+package aio_test
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linuxaio/aio"
+)
+
+// benchFile is the file the benchmarks read: AIO_BENCH_SIZE bytes (default
+// 256 MiB) of data, made once per run beside the package (tmpfs refuses
+// O_DIRECT). TestMain removes it.
+var benchFile = sync.OnceValues(func() (string, error) {
+	size := int64(256 << 20)
+	if s := os.Getenv("AIO_BENCH_SIZE"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return "", err
+		}
+		size = n
+	}
+	f, err := os.CreateTemp(".", ".aio-bench-")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	benchPath = f.Name()
+	chunk := pattern(1<<20, 1)
+	for off := int64(0); off < size; off += int64(len(chunk)) {
+		if _, err := f.Write(chunk[:min(int64(len(chunk)), size-off)]); err != nil {
+			return "", err
+		}
+	}
+	return f.Name(), f.Sync()
+})
+
+// BenchmarkGetEventsReadDirect does O_DIRECT 4 KiB random reads with 32 in
+// flight, reaping with GetEvents and resubmitting each completed Block in
+// one batch. It reports IOPS, CPU microseconds per read and OS threads.
+func BenchmarkGetEventsReadDirect(b *testing.B) {
+	name, err := benchFile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_DIRECT, 0)
+	if err != nil {
+		b.Skipf("O_DIRECT: %v", err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	blocks := fi.Size() / 4096
+
+	const depth = 32
+	ctx, err := aio.NewContext(depth, aio.Manual())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctx.Close()
+	rng := uint64(88172645463325252)
+	offset := func() int64 {
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int64(rng%uint64(blocks)) * 4096
+	}
+	batch := make([]*aio.Block, 0, depth)
+	for range depth {
+		batch = append(batch, aio.NewRead(f, aligned(4096), offset()))
+	}
+
+	b.ResetTimer()
+	cpu0, start := cpuTime(), time.Now()
+	if _, err := ctx.Submit(batch...); err != nil {
+		b.Fatal(err)
+	}
+	inflight, issued := depth, depth
+	for done := 0; done < b.N; {
+		evs, err := ctx.GetEvents(1, depth, -1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch = batch[:0]
+		for _, ev := range evs {
+			if ev.N() != 4096 {
+				b.Fatalf("read: %d, %v", ev.Res, ev.Err())
+			}
+			done++
+			inflight--
+			if issued < b.N {
+				ev.Block.SetOffset(offset())
+				batch = append(batch, ev.Block)
+				issued++
+			}
+		}
+		if len(batch) > 0 {
+			if _, err := ctx.Submit(batch...); err != nil {
+				b.Fatal(err)
+			}
+			inflight += len(batch)
+		}
+	}
+	for inflight > 0 {
+		evs, _ := ctx.GetEvents(1, depth, -1)
+		inflight -= len(evs)
+	}
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "IOPS")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/IO")
+	b.ReportMetric(float64(osThreads()), "threads")
+}
+
+var benchPath string // set once benchFile exists
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// osThreads returns the process's OS thread count from /proc/self/status.
+func osThreads() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("Threads:")); ok {
+			n, _ := strconv.Atoi(string(bytes.TrimSpace(v)))
+			return n
+		}
+	}
+	return -1
+}
