@@ -1,0 +1,67 @@
+//go:build linux && cgo
+
+package aiocore
+
+import (
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCreateBadSize(t *testing.T) {
+	for _, n := range []int{0, -1, MaxSlots + 1} {
+		if x, e := Create(n); x != nil || e != syscall.EINVAL {
+			t.Fatalf("Create(%d) = %v, %v; want EINVAL", n, x, e)
+		}
+	}
+}
+
+// A poll request goes through the descriptor array, io_submit, io_cancel
+// and io_getevents, and comes back with its slot in Data.
+func TestRoundTrip(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	x, e := Create(4)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	defer func() {
+		if e := x.Destroy(); e != 0 {
+			t.Fatal(e)
+		}
+	}()
+	if x.Slots() != 4 || len(x.Reqs()) != 4 || len(x.Events()) != 4 {
+		t.Fatalf("Slots %d, %d reqs, %d events; want 4", x.Slots(), len(x.Reqs()), len(x.Events()))
+	}
+	if n, e := x.Submit(5); n != 0 || e != syscall.EINVAL {
+		t.Fatalf("Submit(5) on 4 slots = %d, %v; want EINVAL", n, e)
+	}
+	x.Reqs()[0] = Req{Slot: 3, Opcode: CmdPoll, Fd: int32(r.Fd()), Resfd: -1, Buf: 1 /* POLLIN */}
+	if n, e := x.Submit(1); n != 1 || e != 0 {
+		t.Fatalf("Submit(1) = %d, %v", n, e)
+	}
+	if n, e := x.GetEvents(0, 4, 0); n != 0 || e != 0 {
+		t.Fatalf("GetEvents on a pending poll = %d, %v", n, e)
+	}
+	if e := x.Cancel(9); e != syscall.EINVAL {
+		t.Fatalf("Cancel(9) = %v, want EINVAL", e)
+	}
+	if e := x.Cancel(3); e != 0 {
+		t.Fatalf("Cancel(3) = %v", e)
+	}
+	n, e := x.GetEvents(1, 4, time.Second)
+	if n != 1 || e != 0 {
+		t.Fatalf("GetEvents = %d, %v", n, e)
+	}
+	if ev := x.Events()[0]; ev.Data != 3 || ev.Res != 0 {
+		t.Fatalf("event %+v, want slot 3 with an empty mask", ev)
+	}
+	if n, e := x.GetEvents(2, 1, 0); n != 0 || e != syscall.EINVAL {
+		t.Fatalf("GetEvents(2, 1) = %d, %v; want EINVAL", n, e)
+	}
+}
