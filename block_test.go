@@ -279,6 +279,16 @@ func TestCancelPoll(t *testing.T) {
 	if ev.Block != b || !errors.Is(ev.Err(), syscall.ECANCELED) {
 		t.Fatalf("cancelled poll: res %d, %v", ev.Res, ev.Err())
 	}
+
+	// A poll that already fired cannot be cancelled; its event keeps the
+	// ready mask. (A poll on a ready file completes inside io_submit.)
+	_, w := pipe(t)
+	ready := aio.NewPoll(w, aio.PollOut)
+	submit(t, ctx, ready)
+	wantErr(t, ctx.Cancel(ready), syscall.EINVAL, "fired before")
+	if ev := reap(t, ctx, 1)[0]; ev.PollEvents()&aio.PollOut == 0 {
+		t.Fatalf("fired poll after refused cancel: res %d, %v", ev.Res, ev.Err())
+	}
 }
 
 func TestCancelDiskIO(t *testing.T) {

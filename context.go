@@ -250,9 +250,9 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 // (unless the poll fired first: then it carries the ready mask).
 //
 // The kernel cancels poll requests only: for reads, writes and syncs it
-// returns EINVAL, and the I/O runs to completion. If b completed just
-// before, Cancel returns EAGAIN (or ErrNotInFlight once its event has been
-// reaped); its event is delivered as usual.
+// returns EINVAL, and the I/O runs to completion. A poll that has already
+// fired also gives EINVAL (ErrNotInFlight once its event has been reaped);
+// its event, with the ready mask, is delivered as usual.
 func (c *Context) Cancel(b *Block) error {
 	if b == nil {
 		return opError("io_cancel", syscall.EINVAL, "nil Block")
@@ -280,7 +280,9 @@ func (c *Context) Cancel(b *Block) error {
 // Submit, GetEvents and Cancel return ErrClosed.
 //
 // Close may be called more than once and from several goroutines; every
-// call returns once the Context is closed.
+// call returns once the Context is closed. io_destroy waits for an RCU grace
+// period, so Close takes tens of milliseconds: keep a Context for the life
+// of the work rather than making one per operation.
 func (c *Context) Close() error {
 	c.cleanup.Stop()
 	return c.s.close()

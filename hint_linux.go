@@ -76,8 +76,7 @@ func cancelHint(e syscall.Errno, b *Block) string {
 		if b.cmd != CmdPoll {
 			return "the kernel cancels only poll requests; " + b.cmd.String() + " runs to completion and its event arrives as usual"
 		}
-	case syscall.EAGAIN:
-		return "the request completed before it could be cancelled; its event arrives as usual"
+		return "the poll fired before it could be cancelled; its event arrives as usual"
 	}
 	return ""
 }

@@ -17,9 +17,15 @@
  *    aioc_submit, aioc_cancel) and reaping (aioc_events, aioc_getevents) use
  *    disjoint memory, so one thread may submit while another reaps;
  *  - the core does not track which slots are in flight: the caller owns that
- *    bookkeeping. The kernel copies an iocb when io_submit accepts it, so
- *    re-preparing a slot only matters to aioc_cancel, which finds a request
- *    by its slot's iocb address.
+ *    bookkeeping, and must give each request of a batch its own slot (two
+ *    requests on one slot share its iocb: the later is submitted twice).
+ *    The kernel copies an iocb when io_submit accepts it, so re-preparing a
+ *    slot only matters to aioc_cancel, which finds a request by its slot's
+ *    iocb address;
+ *  - nslots is the caller's limit, not the kernel's: the kernel may accept
+ *    more requests than that, but the event array holds nslots per reap;
+ *  - io_destroy waits for an RCU grace period (tens of milliseconds):
+ *    keep contexts rather than making one per operation.
  */
 #ifndef AIOCORE_H
 #define AIOCORE_H
@@ -124,8 +130,11 @@ int aioc_prep(void *iocb, const struct aioc_req *req);
 
 /*
  * aioc_submit prepares reqs[0..n) (see aioc_prep) into their slots and
- * submits them with io_submit, in order. If the kernel takes only part of
- * the batch, the rest is submitted again; EINTR is retried.
+ * submits them with io_submit, in order. All n are prepared before the first
+ * is submitted, so a refused batch may still have rewritten the iocbs of the
+ * slots it names (which matters only to aioc_cancel on those slots). If the
+ * kernel takes only part of the batch, the rest is submitted again; EINTR is
+ * retried.
  *
  * *submitted receives how many requests, from the front, the kernel took;
  * exactly those will produce events. Returns 0 when all n went in, else the
@@ -150,11 +159,11 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 
 /*
  * aioc_cancel asks the kernel to cancel the request submitted from slot.
- * Returns 0 when cancellation is under way; the request's event (res
- * -ECANCELED for poll) is then delivered through reaping as usual. Returns
- * -EINVAL when the slot is out of range or the kernel cannot cancel the
- * request (disk I/O cannot be cancelled), -EAGAIN when it has already
- * completed.
+ * Returns 0 when cancellation is under way; the request's event is then
+ * delivered through reaping as usual (a cancelled poll completes with res 0,
+ * an empty mask). Returns -EINVAL when the slot is out of range, when the
+ * kernel cannot cancel the request (only polls can be cancelled: disk I/O
+ * runs to completion), or when the request has already completed.
  */
 int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot);
 

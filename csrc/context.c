@@ -9,9 +9,13 @@ int aioc_create(struct aioc_ctx **out, uint32_t nslots)
 	if (nslots == 0 || nslots > AIOC_MAX_SLOTS)
 		return -EINVAL;
 
+	/* calloc sets errno when it fails; the caller's errno is kept. */
+	int saved_errno = errno;
 	struct aioc_ctx *ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL)
+	if (ctx == NULL) {
+		errno = saved_errno;
 		return -ENOMEM;
+	}
 	ctx->nslots = nslots;
 	ctx->iocbs = calloc(nslots, sizeof(*ctx->iocbs));
 	ctx->queue = calloc(nslots, sizeof(*ctx->queue));
@@ -20,6 +24,7 @@ int aioc_create(struct aioc_ctx **out, uint32_t nslots)
 	if (ctx->iocbs == NULL || ctx->queue == NULL || ctx->reqs == NULL ||
 	    ctx->events == NULL) {
 		aioc_destroy(ctx);
+		errno = saved_errno;
 		return -ENOMEM;
 	}
 

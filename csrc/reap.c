@@ -31,7 +31,10 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 	struct timespec *tsp = NULL;
 	int64_t deadline = 0;
 	if (timeout_ns >= 0) {
-		deadline = monotonic_ns() + timeout_ns;
+		/* Saturate: a timeout near INT64_MAX must not overflow. */
+		int64_t now = monotonic_ns();
+		deadline = timeout_ns > INT64_MAX - now ? INT64_MAX
+							: now + timeout_ns;
 		ts = ns_to_timespec(timeout_ns);
 		tsp = &ts;
 	}
@@ -57,6 +60,8 @@ int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot)
 	 * Since Linux 3.11 io_cancel never fills the result event: it
 	 * returns -EINPROGRESS and posts the event to the ring like any other
 	 * completion, so that reaping stays the one place events come from.
+	 * It finds only requests that can be cancelled and are still active,
+	 * so disk I/O and completed requests both give -EINVAL.
 	 */
 	struct io_event unused;
 	int ret = io_cancel(ctx->kctx, &ctx->iocbs[slot], &unused);
