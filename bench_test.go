@@ -142,3 +142,32 @@ func osThreads() int {
 	}
 	return -1
 }
+
+// Submitting a reused Block allocates nothing, on an O_DIRECT file (with
+// its alignment check) as on a buffered one; reaping allocates only the
+// returned slice.
+func TestSubmitAllocs(t *testing.T) {
+	ctx := newContext(t, 4)
+	df, _ := directFile(t, 1<<16)
+	for _, b := range []*aio.Block{
+		aio.NewRead(tempFile(t, pattern(4096, 1)), make([]byte, 512), 0),
+		aio.NewRead(df, aligned(4096), 4096),
+		aio.NewReadV(df, [][]byte{aligned(4096), aligned(4096)}, 0),
+	} {
+		var submitErr, reapErr error
+		submits := testing.AllocsPerRun(100, func() {
+			if _, err := ctx.Submit(b); err != nil {
+				submitErr = err
+			}
+			if _, err := ctx.GetEvents(1, 1, -1); err != nil {
+				reapErr = err
+			}
+		})
+		if submitErr != nil || reapErr != nil {
+			t.Fatal(submitErr, reapErr)
+		}
+		if submits > 1 {
+			t.Fatalf("%s: Submit and GetEvents allocate %.1f times per I/O, want at most 1 (the result slice)", b.Command(), submits)
+		}
+	}
+}

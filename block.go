@@ -3,6 +3,7 @@ package aio
 import (
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -32,9 +33,13 @@ const iovMax = 1024
 // time, and only while it is idle.
 type Block struct {
 	cmd     Command
-	file    syscall.Conn // keeps an *os.File or net.Conn referenced
+	file    syscall.Conn    // keeps an *os.File or net.Conn referenced
+	rc      syscall.RawConn // file's, to read its descriptor at Submit
+	readFD  func(uintptr)   // stores the descriptor in fd; made once
 	fd      int32
-	fileErr error // from looking up the descriptor
+	fileErr error  // why the file cannot be used at all
+	dioMem  uint32 // O_DIRECT buffer address alignment, 0 if unchecked
+	dioOff  uint32 // O_DIRECT offset and length alignment, 0 if unchecked
 	buf     []byte
 	bufs    [][]byte
 	iov     []iovec
@@ -116,9 +121,21 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 	return b
 }
 
+// setFile records f and reads its descriptor now, to learn whether it is
+// open with O_DIRECT and with what alignment; Submit reads the descriptor
+// again, so that a file closed in between is refused rather than its
+// number, perhaps reused by another file, being used.
 func (b *Block) setFile(f syscall.Conn) {
-	b.file = f
-	b.fd, b.fileErr = fdOf(f)
+	b.file, b.rc, b.fd, b.fileErr, b.dioMem, b.dioOff = f, nil, -1, nil, 0, 0
+	if b.readFD == nil {
+		b.readFD = func(fd uintptr) { b.fd = int32(fd) }
+	}
+	if b.rc, b.fileErr = rawConnOf(f); b.fileErr != nil {
+		return
+	}
+	if b.rc.Control(b.readFD) == nil {
+		b.dioMem, b.dioOff = directAlign(b.fd)
+	}
 }
 
 func (b *Block) setBuffers(bufs [][]byte) {
@@ -171,7 +188,9 @@ func (b *Block) SetCommand(cmd Command) error {
 // File returns the file the Block applies to.
 func (b *Block) File() syscall.Conn { return b.file }
 
-// SetFile changes the file the Block applies to.
+// SetFile changes the file the Block applies to. Whether the file is open
+// with O_DIRECT, and the alignment that needs, is read here: a change of the
+// file's flags with fcntl afterwards is not seen.
 func (b *Block) SetFile(f syscall.Conn) error {
 	if err := b.idle(); err != nil {
 		return err
@@ -294,6 +313,9 @@ func (b *Block) check() (detail string, err error) {
 	if b.fileErr != nil {
 		return "the file's descriptor could not be read", b.fileErr
 	}
+	if err := b.rc.Control(b.readFD); err != nil {
+		return err.Error(), os.ErrClosed
+	}
 	if b.fd < 0 {
 		return fmt.Sprintf("fd %d", b.fd), syscall.EBADF
 	}
@@ -317,6 +339,9 @@ func (b *Block) check() (detail string, err error) {
 			return b.cmd.String() + " of 0 bytes", syscall.EINVAL
 		}
 	case CmdFsync, CmdFdsync, CmdPoll:
+		if b.rwFlags != 0 {
+			return fmt.Sprintf("RWF flags %#x apply to reads and writes, not %s", uint32(b.rwFlags), b.cmd), syscall.EINVAL
+		}
 		return "", nil
 	default:
 		return "unknown command " + b.cmd.String(), syscall.EINVAL
@@ -326,6 +351,11 @@ func (b *Block) check() (detail string, err error) {
 	}
 	if b.off > math.MaxInt64-n {
 		return fmt.Sprintf("offset %d plus length %d overflows", b.off, n), syscall.EINVAL
+	}
+	if b.dioOff != 0 {
+		if detail := b.misaligned(); detail != "" {
+			return detail, syscall.EINVAL
+		}
 	}
 	return "", nil
 }

@@ -514,17 +514,24 @@ func TestDirectIO(t *testing.T) {
 		t.Fatalf("written data not in the file: %v", err)
 	}
 
-	// Misaligned offset, length or buffer: io_submit takes the request
-	// and the kernel fails it with EINVAL in its event.
+	// Misaligned offset, length or buffer: the kernel would take the
+	// request and fail it with EINVAL in its event; Submit refuses it
+	// first, saying which rule it breaks.
 	buf := aligned(8192)
-	for i, b := range []*aio.Block{
-		aio.NewRead(f, buf[:4096], 100),
-		aio.NewRead(f, buf[:100], 0),
-		aio.NewRead(f, buf[1:4097], 0),
+	for _, c := range []struct {
+		b    *aio.Block
+		what string
+	}{
+		{aio.NewRead(f, buf[:4096], 100), "offset 100"},
+		{aio.NewRead(f, buf[:100], 0), "length 100"},
+		{aio.NewRead(f, buf[1:4097], 0), "buffer address"},
+		{aio.NewWriteV(f, [][]byte{buf[:4096], buf[4096:4196]}, 0), "length 100"},
 	} {
-		if ev := do(t, ctx, b); !errors.Is(ev.Err(), syscall.EINVAL) {
-			t.Fatalf("misaligned read %d: res %d, want EINVAL", i, ev.Res)
+		n, err := ctx.Submit(c.b)
+		if n != 0 || ctx.InFlight() != 0 {
+			t.Fatalf("misaligned %s submitted", c.what)
 		}
+		wantErr(t, err, syscall.EINVAL, "O_DIRECT", "aligned", c.what)
 	}
 }
 
@@ -576,6 +583,66 @@ func TestBlockKeepsNonBlocking(t *testing.T) {
 		})
 		if flags&syscall.O_NONBLOCK == 0 {
 			t.Fatal("making a Block switched the pipe to blocking mode")
+		}
+	}
+}
+
+// The RWF flags newer than linux_aio's list, each doing what it says on
+// this kernel (or refused with EOPNOTSUPP where the kernel predates it).
+func TestNewerRWFlags(t *testing.T) {
+	ctx := newContext(t, 4)
+	older := func(err error, flag string) bool {
+		if errors.Is(err, syscall.EOPNOTSUPP) {
+			t.Logf("%s not supported by this kernel or file system: %v", flag, err)
+			return true
+		}
+		return false
+	}
+
+	// RWF_NOAPPEND (6.9): a write at offset 0 on an O_APPEND file lands at 0.
+	f := tempFile(t, []byte("0123456789"))
+	af, err := os.OpenFile(f.Name(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer af.Close()
+	w := aio.NewWrite(af, []byte("ab"), 0)
+	w.SetRWFlags(aio.RWFNoAppend)
+	if n, err := ctx.Submit(w); !older(err, "RWF_NOAPPEND") {
+		if n != 1 || err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+		reap(t, ctx, 1)
+		if data, _ := os.ReadFile(f.Name()); string(data) != "ab23456789" {
+			t.Fatalf("RWF_NOAPPEND write left %q", data)
+		}
+	}
+
+	// RWF_NOSIGNAL (6.15): a write to a pipe with no reader fails with
+	// EPIPE (Go ignores SIGPIPE on such descriptors either way).
+	r, pw := pipe(t)
+	r.Close()
+	p := aio.NewWrite(pw, []byte("x"), 0)
+	p.SetRWFlags(aio.RWFNoSignal)
+	if n, err := ctx.Submit(p); !older(err, "RWF_NOSIGNAL") {
+		if n != 1 {
+			t.Fatalf("Submit: %v", err)
+		}
+		if ev := reap(t, ctx, 1)[0]; !errors.Is(ev.Err(), syscall.EPIPE) {
+			t.Fatalf("write to a broken pipe: res %d, want EPIPE", ev.Res)
+		}
+	}
+
+	// RWF_DONTCACHE (6.14): the read works; the page cache is the
+	// kernel's business.
+	d := aio.NewRead(f, make([]byte, 10), 0)
+	d.SetRWFlags(aio.RWFDontCache)
+	if n, err := ctx.Submit(d); !older(err, "RWF_DONTCACHE") {
+		if n != 1 {
+			t.Fatalf("Submit: %v", err)
+		}
+		if ev := reap(t, ctx, 1)[0]; ev.N() != 10 {
+			t.Fatalf("RWF_DONTCACHE read: %d, %v", ev.Res, ev.Err())
 		}
 	}
 }

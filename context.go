@@ -15,18 +15,20 @@ import (
 )
 
 // reapSlice bounds each io_getevents wait inside GetEvents, so that a
-// waiting GetEvents notices Close within that time. The kernel context must
-// not be destroyed while a thread may be about to enter io_getevents on it:
-// its id could be reused by a new context at once.
+// waiting GetEvents notices Close, and lets other reapers in, within that
+// time. The kernel context must not be destroyed while a thread may be about
+// to enter io_getevents on it: its id could be reused by a new context at
+// once.
 const reapSlice = 50 * time.Millisecond
 
 // Context is a kernel AIO context (io_setup) with room for a fixed number of
 // I/Os in flight. Submit Blocks to it, reap their completions with
 // GetEvents, and Close it when done.
 //
-// A Context is safe for concurrent use by multiple goroutines: Submit and
-// Cancel may be called from any number of goroutines while one or more call
-// GetEvents (reapers take turns).
+// A Context is safe for concurrent use by multiple goroutines. Submit calls
+// take turns (they share the descriptor array in C memory); Cancel,
+// InFlight and reaping go on while a Submit waits in the kernel; GetEvents
+// calls take turns in slices of at most 50 ms.
 type Context struct {
 	s       *state
 	cleanup runtime.Cleanup
@@ -34,7 +36,15 @@ type Context struct {
 
 // state is the Context's body. It holds no pointer to the Context, so that
 // an unreachable Context can be collected and its cleanup can close state.
+//
+// Locks, outermost first: subMu (one Submit at a time: the C descriptor
+// array and io_submit), reapMu (one reaper at a time: the C event array and
+// io_getevents), mu (the slot table; never held across a blocking call).
+// Close takes all three, so it runs with no Submit or reaper in the kernel.
 type state struct {
+	subMu  sync.Mutex
+	reapMu sync.Mutex
+
 	mu       sync.Mutex
 	core     *aiocore.Ctx // nil once closed
 	closed   bool
@@ -42,9 +52,7 @@ type state struct {
 	free     []uint32 // free slot numbers, a stack
 	inflight int
 
-	reapMu  sync.Mutex  // one reaper at a time: guards core.Events()
-	closing atomic.Bool // set first by Close; reapers check it between waits
-
+	closing   atomic.Bool // set first by Close; reapers check it between waits
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -52,7 +60,7 @@ type state struct {
 // NewContext sets up a kernel AIO context (io_setup) able to hold maxEvents
 // I/Os in flight at once.
 //
-// Each context counts maxEvents (or more) against the system-wide limit
+// Each context counts maxEvents against the system-wide limit
 // /proc/sys/fs/aio-max-nr; past it, io_setup fails with EAGAIN and the error
 // says so. Close releases the context; a Context that becomes unreachable
 // without Close is closed by the garbage collector, but relying on that
@@ -63,7 +71,7 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 		o(&cfg)
 	}
 	if maxEvents <= 0 || maxEvents > aiocore.MaxSlots {
-		return nil, opError("io_setup", syscall.EINVAL,
+		return nil, opError("NewContext", syscall.EINVAL,
 			fmt.Sprintf("maxEvents %d is outside 1 to %d", maxEvents, aiocore.MaxSlots))
 	}
 	core, e := aiocore.Create(maxEvents)
@@ -79,7 +87,8 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 		s.free[i] = uint32(maxEvents - 1 - i) // slot 0 is taken first
 	}
 	c := &Context{s: s}
-	c.cleanup = runtime.AddCleanup(c, func(s *state) { s.close() }, s)
+	// Close may wait for the kernel; not on the runtime's cleanup goroutine.
+	c.cleanup = runtime.AddCleanup(c, func(s *state) { go s.close() }, s)
 	return c, nil
 }
 
@@ -90,6 +99,7 @@ func (c *Context) Cap() int { return len(c.s.slots) }
 // InFlight returns the number of Blocks submitted whose events have not
 // been reaped.
 func (c *Context) InFlight() int {
+	defer runtime.KeepAlive(c)
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return c.s.inflight
@@ -105,14 +115,16 @@ func (c *Context) InFlight() int {
 // blocks, as many as fit are submitted and the error wraps ErrFull. If the
 // kernel refuses a Block, those before it stay submitted and the error
 // names the refused one by Index, with the kernel's errno (EBADF for a bad
-// fd or resfd, EINVAL for a misaligned O_DIRECT request, EAGAIN when the
-// kernel is short of resources, ...).
+// fd or resfd, EOPNOTSUPP for RWF flags the kernel or file lacks, EAGAIN
+// when the kernel is short of resources, ...).
 //
 // For buffered files (no O_DIRECT) the kernel does the I/O inside
-// io_submit, so Submit blocks for as long as the I/O takes; with O_DIRECT
-// it returns once the I/O is queued (but see the package documentation).
-// Submit on a closed Context returns ErrClosed.
+// io_submit, so Submit blocks for as long as the I/O takes, and a read from
+// a blocking descriptor with no data blocks until data comes; other Submit
+// calls, and Close, wait for it meanwhile. With O_DIRECT it returns once the
+// I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
+	defer runtime.KeepAlive(c)
 	for i, b := range blocks {
 		if b == nil {
 			return 0, &Error{Op: "submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
@@ -123,12 +135,41 @@ func (c *Context) Submit(blocks ...*Block) (int, error) {
 	}
 
 	s := c.s
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	n, err := s.claim(blocks)
+	if n == 0 {
+		return 0, err
+	}
+	got, e := s.core.Submit(n) // without mu: it may wait for buffered I/O
+	if got < n {
+		s.unclaim(blocks[got:n])
+	}
+	if e != 0 {
+		return got, &Error{Op: "io_submit", Index: got, Err: e, Detail: submitHint(e, blocks[got])}
+	}
+	return got, err
+}
+
+// claim marks as many of blocks as there are free slots in flight, from the
+// front, and prepares their descriptors. It returns how many, with ErrFull
+// if that is fewer than all; or 0 and why none can go. Blocks are marked in
+// flight before io_submit because their completions may be reaped by
+// another goroutine before io_submit returns. The caller holds subMu.
+func (s *state) claim(blocks []*Block) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, opError("submit", ErrClosed, "")
 	}
+	if len(blocks) == 0 {
+		return 0, nil
+	}
 	n := min(len(blocks), len(s.free))
+	if n == 0 {
+		return 0, &Error{Op: "submit", Index: 0, Err: ErrFull,
+			Detail: fmt.Sprintf("all %d slots in flight", len(s.slots))}
+	}
 	for i, b := range blocks[:n] {
 		if !b.owner.CompareAndSwap(nil, s) {
 			for _, p := range blocks[:i] {
@@ -137,13 +178,6 @@ func (c *Context) Submit(blocks ...*Block) (int, error) {
 			return 0, &Error{Op: "submit", Index: i, Err: ErrInFlight}
 		}
 	}
-	if n == 0 && len(blocks) > 0 {
-		return 0, &Error{Op: "submit", Index: 0, Err: ErrFull,
-			Detail: fmt.Sprintf("all %d slots in flight", len(s.slots))}
-	}
-
-	// Mark every Block in flight before io_submit: its completion may be
-	// reaped by another goroutine before io_submit returns.
 	reqs := s.core.Reqs()
 	for i, b := range blocks[:n] {
 		slot := s.free[len(s.free)-1]
@@ -152,21 +186,24 @@ func (c *Context) Submit(blocks ...*Block) (int, error) {
 		b.slot = slot
 		b.prepare(&reqs[i], slot)
 	}
-	got, e := s.core.Submit(n)
-	for _, b := range blocks[got:n] {
+	s.inflight += n
+	if n < len(blocks) {
+		return n, &Error{Op: "submit", Index: n, Err: ErrFull,
+			Detail: fmt.Sprintf("%d of %d blocks submitted; the context holds %d", n, len(blocks), len(s.slots))}
+	}
+	return n, nil
+}
+
+// unclaim gives back the slots of claimed blocks the kernel did not take.
+func (s *state) unclaim(blocks []*Block) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range blocks {
 		s.slots[b.slot] = nil
 		s.free = append(s.free, b.slot)
 		b.release()
 	}
-	s.inflight += got
-	if e != 0 {
-		return got, &Error{Op: "io_submit", Index: got, Err: e, Detail: submitHint(e, blocks[got])}
-	}
-	if n < len(blocks) {
-		return got, &Error{Op: "submit", Index: n, Err: ErrFull,
-			Detail: fmt.Sprintf("%d of %d blocks submitted; the context holds %d", n, len(blocks), len(s.slots))}
-	}
-	return got, nil
+	s.inflight -= len(blocks)
 }
 
 // GetEvents waits for at least minNr and returns at most maxNr completions
@@ -175,48 +212,62 @@ func (c *Context) Submit(blocks ...*Block) (int, error) {
 // returns what it has, possibly fewer than minNr, and no error. maxNr is
 // capped at Cap(); minNr must not exceed it.
 //
-// Each returned Event's Block is idle again. Concurrent calls take turns.
-// Close makes a waiting GetEvents return within 50 ms, with the events it
-// had collected or ErrClosed.
+// Each returned Event's Block is idle again. Concurrent calls take turns,
+// each for at most 50 ms at a time; with a zero timeout GetEvents does not
+// wait for its turn and returns nothing if another call is reaping. A
+// waiting GetEvents enters the kernel every 50 ms, and returns within that
+// time of Close, with the events it had collected or ErrClosed.
 func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {
+	defer runtime.KeepAlive(c)
 	s := c.s
 	if minNr < 0 || maxNr < minNr || minNr > len(s.slots) {
-		return nil, opError("io_getevents", syscall.EINVAL,
+		return nil, opError("GetEvents", syscall.EINVAL,
 			fmt.Sprintf("min %d, max %d with %d slots", minNr, maxNr, len(s.slots)))
 	}
 	maxNr = min(maxNr, len(s.slots))
-
-	s.reapMu.Lock()
-	defer s.reapMu.Unlock()
 	var out []Event
 	deadline := time.Now().Add(timeout)
 	for {
-		if s.closing.Load() {
-			if len(out) > 0 {
-				return out, nil
-			}
-			return nil, opError("io_getevents", ErrClosed, "")
-		}
 		wait := reapSlice
 		if timeout >= 0 {
 			wait = min(wait, max(time.Until(deadline), 0))
 		}
-		n, e := s.core.GetEvents(max(minNr-len(out), 0), maxNr-len(out), wait)
-		if e != 0 {
-			return out, opError("io_getevents", e, "")
-		}
 		var err error
-		if out, err = s.collect(out, n); err != nil {
+		out, err = s.reap(out, max(minNr-len(out), 0), maxNr-len(out), wait)
+		if err != nil || len(out) >= minNr || len(out) == maxNr ||
+			(timeout >= 0 && !time.Now().Before(deadline)) {
 			return out, err
-		}
-		if len(out) >= minNr || len(out) == maxNr || (timeout >= 0 && !time.Now().Before(deadline)) {
-			return out, nil
 		}
 	}
 }
 
+// reap takes a turn at the kernel's event ring: one io_getevents call of
+// at most wait, appending to out. With wait 0 it does not queue for its
+// turn.
+func (s *state) reap(out []Event, minNr, maxNr int, wait time.Duration) ([]Event, error) {
+	if wait == 0 {
+		if !s.reapMu.TryLock() {
+			return out, nil
+		}
+	} else {
+		s.reapMu.Lock()
+	}
+	defer s.reapMu.Unlock()
+	if s.closing.Load() {
+		if len(out) > 0 {
+			return out, nil
+		}
+		return nil, opError("io_getevents", ErrClosed, "")
+	}
+	n, e := s.core.GetEvents(minNr, maxNr, wait)
+	if e != 0 {
+		return out, opError("io_getevents", e, "")
+	}
+	return s.collect(out, n)
+}
+
 // collect appends the n events in the core's event array to out, releasing
-// their Blocks and slots.
+// their Blocks and slots. The caller holds reapMu.
 func (s *state) collect(out []Event, n int) ([]Event, error) {
 	if n == 0 {
 		return out, nil
@@ -246,14 +297,14 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 }
 
 // Cancel asks the kernel to cancel b, which must be in flight on c. On
-// success the Block's event is still delivered, with the error ECANCELED
-// (unless the poll fired first: then it carries the ready mask).
+// success the Block's event is still delivered, with the error ECANCELED.
 //
 // The kernel cancels poll requests only: for reads, writes and syncs it
 // returns EINVAL, and the I/O runs to completion. A poll that has already
 // fired also gives EINVAL (ErrNotInFlight once its event has been reaped);
 // its event, with the ready mask, is delivered as usual.
 func (c *Context) Cancel(b *Block) error {
+	defer runtime.KeepAlive(c)
 	if b == nil {
 		return opError("io_cancel", syscall.EINVAL, "nil Block")
 	}
@@ -266,6 +317,9 @@ func (c *Context) Cancel(b *Block) error {
 	if b.owner.Load() != s {
 		return opError("io_cancel", ErrNotInFlight, "")
 	}
+	// io_cancel finds the request by its iocb's address and reads only
+	// the iocb's key, which is always 0: it shares nothing with a Submit
+	// running meanwhile, so it does not wait for subMu.
 	if e := s.core.Cancel(b.slot); e != 0 {
 		return opError("io_cancel", e, cancelHint(e, b))
 	}
@@ -275,9 +329,10 @@ func (c *Context) Cancel(b *Block) error {
 
 // Close destroys the kernel context (io_destroy) and returns when the
 // kernel no longer uses any buffer. Pending polls are cancelled; reads,
-// writes and syncs in flight are waited for. Their events, and any not yet
-// reaped, are discarded, and their Blocks become idle. Later calls to
-// Submit, GetEvents and Cancel return ErrClosed.
+// writes and syncs in flight are waited for, and so is a Submit in
+// progress. Their events, and any not yet reaped, are discarded, and their
+// Blocks become idle. Later calls to Submit, GetEvents and Cancel return
+// ErrClosed.
 //
 // Close may be called more than once and from several goroutines; every
 // call returns once the Context is closed. io_destroy waits for an RCU grace
@@ -295,7 +350,9 @@ func (s *state) close() error {
 		s.closed = true // no Submit or Cancel from here on
 		s.mu.Unlock()
 
-		s.reapMu.Lock() // every reaper has left io_getevents
+		s.subMu.Lock() // no Submit is in io_submit
+		defer s.subMu.Unlock()
+		s.reapMu.Lock() // no reaper is in io_getevents
 		defer s.reapMu.Unlock()
 		e := s.core.Destroy()
 

@@ -11,6 +11,8 @@ type Context struct{}
 
 type state struct{}
 
+func directAlign(fd int32) (mem, off uint32) { return 0, 0 }
+
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
 }

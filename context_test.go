@@ -64,7 +64,7 @@ func TestContextCloseConcurrent(t *testing.T) {
 func TestContextBadSize(t *testing.T) {
 	for _, n := range []int{0, -1, 1 << 40} {
 		_, err := aio.NewContext(n)
-		wantErr(t, err, syscall.EINVAL, "io_setup", strconv.Itoa(n))
+		wantErr(t, err, syscall.EINVAL, "NewContext", strconv.Itoa(n))
 	}
 }
 
@@ -116,7 +116,7 @@ func TestGetEventsArguments(t *testing.T) {
 	ctx := newContext(t, 4)
 	for _, c := range [][2]int{{-1, 1}, {2, 1}, {5, 8}} {
 		_, err := ctx.GetEvents(c[0], c[1], 0)
-		wantErr(t, err, syscall.EINVAL, "io_getevents")
+		wantErr(t, err, syscall.EINVAL, "GetEvents")
 	}
 	// max above Cap is capped, not refused.
 	if _, err := ctx.GetEvents(0, 100, 0); err != nil {

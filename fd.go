@@ -3,7 +3,6 @@ package aio
 import (
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 )
 
@@ -22,23 +21,15 @@ func (fd rawFD) Control(f func(fd uintptr)) error { f(uintptr(fd)); return nil }
 func (rawFD) Read(func(fd uintptr) bool) error    { return errors.ErrUnsupported }
 func (rawFD) Write(func(fd uintptr) bool) error   { return errors.ErrUnsupported }
 
-// fdOf returns the descriptor behind f without changing its blocking mode
-// (unlike os.File.Fd, which makes a non-blocking file blocking).
-func fdOf(f syscall.Conn) (int32, error) {
-	if f == nil {
-		return -1, errors.New("nil file")
+// rawConnOf returns the syscall.RawConn through which f's descriptor is
+// read; unlike os.File.Fd, reading it that way leaves a non-blocking file
+// non-blocking.
+func rawConnOf(f syscall.Conn) (syscall.RawConn, error) {
+	switch f := f.(type) {
+	case nil:
+		return nil, fmt.Errorf("nil file: %w", syscall.EBADF)
+	case FD:
+		return rawFD(f), nil
 	}
-	if fd, ok := f.(FD); ok {
-		return int32(fd), nil
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
-		// Control fails only once the file is closed.
-		return -1, fmt.Errorf("%w (%v)", os.ErrClosed, err)
-	}
-	return int32(fd), nil
+	return f.SyscallConn()
 }

@@ -45,14 +45,15 @@ type RWFlags uint32
 
 // The RWF flags. The comment gives the first Linux release that has each.
 const (
-	RWFHiPri     RWFlags = 0x01 // RWF_HIPRI: high priority; AIO accepts it but does not poll (4.6)
-	RWFDSync     RWFlags = 0x02 // RWF_DSYNC: per-write O_DSYNC (4.7)
-	RWFSync      RWFlags = 0x04 // RWF_SYNC: per-write O_SYNC (4.7)
-	RWFNoWait    RWFlags = 0x08 // RWF_NOWAIT: fail with EAGAIN instead of blocking (4.14)
-	RWFAppend    RWFlags = 0x10 // RWF_APPEND: per-write O_APPEND (4.16)
-	RWFNoAppend  RWFlags = 0x20 // RWF_NOAPPEND: ignore O_APPEND for this write (6.9)
-	RWFAtomic    RWFlags = 0x40 // RWF_ATOMIC: untorn write, within the file's atomic write limits (6.11)
-	RWFDontCache RWFlags = 0x80 // RWF_DONTCACHE: drop the pages from the cache after the I/O (6.14)
+	RWFHiPri     RWFlags = 0x01  // RWF_HIPRI: high priority; AIO accepts it but does not poll (4.6)
+	RWFDSync     RWFlags = 0x02  // RWF_DSYNC: per-write O_DSYNC (4.7)
+	RWFSync      RWFlags = 0x04  // RWF_SYNC: per-write O_SYNC (4.7)
+	RWFNoWait    RWFlags = 0x08  // RWF_NOWAIT: fail with EAGAIN instead of blocking (4.14)
+	RWFAppend    RWFlags = 0x10  // RWF_APPEND: per-write O_APPEND (4.16)
+	RWFNoAppend  RWFlags = 0x20  // RWF_NOAPPEND: ignore O_APPEND for this write (6.9)
+	RWFAtomic    RWFlags = 0x40  // RWF_ATOMIC: untorn write, within the file's atomic write limits (6.11)
+	RWFDontCache RWFlags = 0x80  // RWF_DONTCACHE: drop the pages from the cache after the I/O (6.14)
+	RWFNoSignal  RWFlags = 0x100 // RWF_NOSIGNAL: no SIGPIPE when writing to a broken pipe or socket (6.15)
 )
 
 // PrioClass is an I/O scheduling class (see ioprio_set(2)).

@@ -92,11 +92,6 @@ func minKernel(cmd Command) string {
 	return ""
 }
 
-func fcntl(fd, cmd int) (int, syscall.Errno) {
-	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), 0)
-	return int(r), e
-}
-
 func fdOpen(fd int) bool {
 	_, e := fcntl(fd, syscall.F_GETFD)
 	return e == 0

@@ -167,6 +167,16 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
  */
 int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot);
 
+/*
+ * aioc_dio_align reports the alignment O_DIRECT I/O on fd needs, from
+ * statx(STATX_DIOALIGN): buffer addresses must be multiples of *mem_align,
+ * file offsets and lengths multiples of *offset_align. Both are 0 when the
+ * file does not support O_DIRECT at all. Returns 0, -EOPNOTSUPP when the
+ * kernel (before Linux 6.1) or the file system does not report it, or the
+ * negative errno of statx (-EBADF, ...).
+ */
+int aioc_dio_align(int fd, uint32_t *mem_align, uint32_t *offset_align);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,7 @@ package aiocore
 #cgo CFLAGS: -D_GNU_SOURCE
 #cgo LDFLAGS: -laio
 #include <stddef.h>
+#include <stdlib.h>
 #include "aiocore.h"
 
 // Field offsets as constants, for the layout checks below.
@@ -88,6 +89,10 @@ type Ctx struct {
 	c      *C.struct_aioc_ctx
 	reqs   []Req
 	events []Event
+	// done receives aioc_submit's count. It lives in C memory because a
+	// Go variable whose address is passed to C escapes to the heap: one
+	// allocation per Submit.
+	done *C.uint32_t
 }
 
 // Create sets up a context for nslots requests in flight (aioc_create).
@@ -99,10 +104,16 @@ func Create(nslots int) (*Ctx, syscall.Errno) {
 	if r := C.aioc_create(&c, C.uint32_t(nslots)); r < 0 {
 		return nil, syscall.Errno(-r)
 	}
+	done := (*C.uint32_t)(C.malloc(C.sizeof_uint32_t))
+	if done == nil {
+		C.aioc_destroy(c)
+		return nil, syscall.ENOMEM
+	}
 	return &Ctx{
 		c:      c,
 		reqs:   unsafe.Slice((*Req)(unsafe.Pointer(C.aioc_reqs(c))), nslots),
 		events: unsafe.Slice((*Event)(unsafe.Pointer(C.aioc_events(c))), nslots),
+		done:   done,
 	}, 0
 }
 
@@ -111,7 +122,8 @@ func Create(nslots int) (*Ctx, syscall.Errno) {
 // afterwards.
 func (x *Ctx) Destroy() syscall.Errno {
 	r := C.aioc_destroy(x.c)
-	x.c, x.reqs, x.events = nil, nil, nil
+	C.free(unsafe.Pointer(x.done))
+	x.c, x.reqs, x.events, x.done = nil, nil, nil, nil
 	return errno(r)
 }
 
@@ -127,9 +139,8 @@ func (x *Ctx) Events() []Event { return x.events }
 // Submit submits Reqs()[:n] in one call (aioc_submit). It returns how many
 // the kernel took from the front, and the error that stopped the rest.
 func (x *Ctx) Submit(n int) (int, syscall.Errno) {
-	var done C.uint32_t
-	r := C.aioc_submit(x.c, C.uint32_t(n), &done)
-	return int(done), errno(r)
+	r := C.aioc_submit(x.c, C.uint32_t(n), x.done)
+	return int(*x.done), errno(r)
 }
 
 // GetEvents reaps between min and max events into Events()
@@ -145,6 +156,14 @@ func (x *Ctx) GetEvents(min, max int, timeout time.Duration) (int, syscall.Errno
 // Cancel asks the kernel to cancel the request in slot (aioc_cancel).
 func (x *Ctx) Cancel(slot uint32) syscall.Errno {
 	return errno(C.aioc_cancel(x.c, C.uint32_t(slot)))
+}
+
+// DioAlign returns the O_DIRECT alignment of fd from statx STATX_DIOALIGN
+// (aioc_dio_align): buffer addresses, and offsets and lengths.
+func DioAlign(fd int) (mem, off uint32, e syscall.Errno) {
+	var m, o C.uint32_t
+	r := C.aioc_dio_align(C.int(fd), &m, &o)
+	return uint32(m), uint32(o), errno(r)
 }
 
 func errno(r C.int) syscall.Errno {

@@ -65,3 +65,21 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("GetEvents(2, 1) = %d, %v; want EINVAL", n, e)
 	}
 }
+
+func TestDioAlign(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "align")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mem, off, e := DioAlign(int(f.Fd()))
+	if e == syscall.EOPNOTSUPP {
+		t.Skip("statx reports no DIOALIGN here (Linux 6.1+ on a file system that fills it)")
+	}
+	if e != 0 || mem == 0 || off < 512 || mem&(mem-1) != 0 || off&(off-1) != 0 {
+		t.Fatalf("DioAlign = %d, %d, %v", mem, off, e)
+	}
+	if _, _, e := DioAlign(-1); e != syscall.EBADF {
+		t.Fatalf("DioAlign(-1): %v, want EBADF", e)
+	}
+}
