@@ -22,7 +22,9 @@
 // Submit blocks as long as a pread would; RWFNoWait turns a read that would
 // block into an EAGAIN event instead. O_DIRECT needs the buffer address, the
 // length and the offset aligned to the file's logical block size (often 512
-// or 4096 bytes); a misaligned request completes with an EINVAL event. tmpfs refuses
+// or 4096 bytes). Where the kernel reports that rule (statx STATX_DIOALIGN,
+// Linux 6.1+), Submit refuses a misaligned request with an error naming it;
+// elsewhere the request completes with an EINVAL event. tmpfs refuses
 // O_DIRECT altogether. For page-cache-hot reads, plain pread from goroutines
 // is faster than kernel AIO.
 //
