@@ -4,7 +4,6 @@ package aio_test
 
 import (
 	"errors"
-	"net"
 	"os"
 	"runtime"
 	"syscall"
@@ -40,17 +39,7 @@ func TestSubmitClosedFileReusedFD(t *testing.T) {
 
 // A net.Conn given to a Block stays non-blocking, as Go's netpoller needs.
 func TestBlockKeepsConnNonBlocking(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tc := c.(*net.TCPConn)
+	tc, _ := tcpPair(t)
 	ctx := newContext(t, 4)
 	b := aio.NewPoll(tc, aio.PollOut)
 	if ev := do(t, ctx, b); ev.PollEvents()&aio.PollOut == 0 {
