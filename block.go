@@ -70,7 +70,9 @@ func newBlock(cmd Command, f syscall.Conn) *Block {
 }
 
 // NewRead returns a Block that reads len(buf) bytes from f at offset off.
-// f is an *os.File, an FD, or anything else with a SyscallConn method.
+// f is an *os.File, an FD, or anything else with a SyscallConn method. The
+// Block keeps f referenced, and reads its descriptor again at each Submit:
+// a file closed in the meantime is refused with os.ErrClosed.
 func NewRead(f syscall.Conn, buf []byte, off int64) *Block {
 	b := newBlock(CmdRead, f)
 	b.buf, b.off = buf, off

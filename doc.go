@@ -7,7 +7,7 @@
 // file, buffers, offset and flags. Submit hands a batch of Blocks to the
 // kernel in one system call; GetEvents collects their completions as Events:
 //
-//	ctx, err := aio.NewContext(128)
+//	ctx, err := aio.NewContext(128, aio.Manual())
 //	...
 //	defer ctx.Close()
 //	b := aio.NewRead(f, buf, 0)
