@@ -12,18 +12,6 @@
 #define NDIRECT 4
 #define DIRECT_LEN (1024 * 1024)
 
-static struct aioc_req poll_req(uint32_t slot, int fd)
-{
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = AIOC_CMD_POLL,
-		.fd = fd,
-		.resfd = -1,
-		.buf = POLLIN,
-	};
-	return r;
-}
-
 static void check_poll_cancel(struct aioc_ctx *ctx, int rfd, int wfd)
 {
 	/*
@@ -32,7 +20,8 @@ static void check_poll_cancel(struct aioc_ctx *ctx, int rfd, int wfd)
 	 * cancelled poll with res 0 (fs/aio.c, aio_poll_complete_work: the
 	 * mask is left 0 once the request is marked cancelled).
 	 */
-	aioc_reqs(ctx)[0] = poll_req(4, rfd);
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 4, rfd, (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 1);
 	tu_no_event(ctx, 5);
 	CHECK_EQ(CALL(aioc_cancel(ctx, 4)), 0);
@@ -47,7 +36,8 @@ static void check_poll_cancel(struct aioc_ctx *ctx, int rfd, int wfd)
 	CHECK_EQ(CALL(aioc_cancel(ctx, 4)), -EINVAL);
 
 	/* Cancelled twice before reaping: the second finds nothing. */
-	aioc_reqs(ctx)[0] = poll_req(4, rfd);
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 4, rfd, (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 1);
 	CHECK_EQ(CALL(aioc_cancel(ctx, 4)), 0);
 	CHECK_EQ(CALL(aioc_cancel(ctx, 4)), -EINVAL);
@@ -62,7 +52,8 @@ static void check_poll_cancel(struct aioc_ctx *ctx, int rfd, int wfd)
 	 */
 	int efd = eventfd(0, EFD_CLOEXEC);
 	CHECK(efd >= 0);
-	aioc_reqs(ctx)[0] = poll_req(5, rfd);
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 5, rfd, (void *)(uintptr_t)POLLIN, 0, 0);
 	aioc_reqs(ctx)[0].resfd = efd;
 	tu_submit(ctx, 1);
 	CHECK_EQ(write(wfd, "x", 1), 1);
@@ -90,15 +81,8 @@ static void check_direct_cancel(struct aioc_ctx *ctx)
 	struct aioc_req *reqs = aioc_reqs(ctx);
 	for (int i = 0; i < NDIRECT; i++) {
 		bufs[i] = tu_alloc(DIRECT_LEN);
-		reqs[i] = (struct aioc_req){
-			.slot = (uint32_t)i,
-			.opcode = AIOC_CMD_PREAD,
-			.fd = fd,
-			.resfd = -1,
-			.buf = (uint64_t)(uintptr_t)bufs[i],
-			.len = DIRECT_LEN,
-			.offset = (int64_t)i * DIRECT_LEN,
-		};
+		reqs[i] = tu_req(AIOC_CMD_PREAD, (uint32_t)i, fd, bufs[i],
+				 DIRECT_LEN, (int64_t)i * DIRECT_LEN);
 	}
 	tu_submit(ctx, NDIRECT);
 	for (uint32_t i = 0; i < NDIRECT; i++)
@@ -132,7 +116,8 @@ static void check_destroy_pending(int rfd)
 	struct aioc_ctx *ctx = tu_ctx(8);
 	CHECK_EQ(tu_aio_maps(), maps + 1);
 	for (uint32_t i = 0; i < 8; i++)
-		aioc_reqs(ctx)[i] = poll_req(i, rfd);
+		aioc_reqs(ctx)[i] = tu_req(AIOC_CMD_POLL, i, rfd,
+					   (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 8);
 	int64_t t0 = tu_now_ns();
 	CHECK_EQ(CALL(aioc_destroy(ctx)), 0);
@@ -155,15 +140,9 @@ static void check_destroy_inflight(void)
 	struct aioc_req *reqs = aioc_reqs(ctx);
 	for (int i = 0; i <= NDIRECT; i++) {
 		bufs[i] = tu_alloc(DIRECT_LEN);
-		reqs[i] = (struct aioc_req){
-			.slot = (uint32_t)i,
-			.opcode = AIOC_CMD_PREAD,
-			.fd = fd,
-			.resfd = -1,
-			.buf = (uint64_t)(uintptr_t)bufs[i],
-			.len = DIRECT_LEN,
-			.offset = (int64_t)(i % NDIRECT) * DIRECT_LEN,
-		};
+		reqs[i] =
+			tu_req(AIOC_CMD_PREAD, (uint32_t)i, fd, bufs[i],
+			       DIRECT_LEN, (int64_t)(i % NDIRECT) * DIRECT_LEN);
 	}
 	/* One completes first and is never reaped. */
 	tu_submit(ctx, 1);

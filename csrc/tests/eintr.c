@@ -66,11 +66,8 @@ int main(void)
 	 * ready, then that event. */
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
-	aioc_reqs(ctx)[0] = (struct aioc_req){.slot = 1,
-					      .opcode = AIOC_CMD_POLL,
-					      .fd = p[0],
-					      .resfd = -1,
-					      .buf = POLLIN};
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 1, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 1);
 	wake_fd = p[1];
 	ticks = 0;

@@ -12,16 +12,8 @@ static uint8_t bufs[NSLOTS][1024];
 
 static struct aioc_req read_req(uint32_t slot, int fd)
 {
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = AIOC_CMD_PREAD,
-		.fd = fd,
-		.resfd = -1,
-		.buf = (uint64_t)(uintptr_t)bufs[slot],
-		.len = 1024,
-		.offset = 1024 * (int64_t)slot,
-	};
-	return r;
+	return tu_req(AIOC_CMD_PREAD, slot, fd, bufs[slot], 1024,
+		      1024 * (int64_t)slot);
 }
 
 /* Calls aioc_getevents and returns its result; *ms gets the time taken. */
@@ -114,11 +106,8 @@ static void check_min_timeout(struct aioc_ctx *ctx, int fd)
 	struct aioc_req *reqs = aioc_reqs(ctx);
 	reqs[0] = read_req(0, fd);
 	for (uint32_t i = 1; i < 3; i++)
-		reqs[i] = (struct aioc_req){.slot = i,
-					    .opcode = AIOC_CMD_POLL,
-					    .fd = p[0],
-					    .resfd = -1,
-					    .buf = POLLIN};
+		reqs[i] = tu_req(AIOC_CMD_POLL, i, p[0],
+				 (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 3);
 	int64_t ms;
 	CHECK_EQ(timed(ctx, 2, NSLOTS, 30 * MS, &ms), 1);

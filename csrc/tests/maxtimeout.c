@@ -38,11 +38,8 @@ int main(void)
 
 	/* Already complete: returns at once. */
 	CHECK_EQ(write(p[1], "x", 1), 1);
-	aioc_reqs(ctx)[0] = (struct aioc_req){.slot = 0,
-					      .opcode = AIOC_CMD_POLL,
-					      .fd = p[0],
-					      .resfd = -1,
-					      .buf = POLLIN};
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 0, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 1);
 	CHECK_EQ(CALL(aioc_getevents(ctx, 1, 1, INT64_MAX)), 1);
 	char c;

@@ -4,18 +4,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-static struct aioc_req poll_req(uint32_t slot, int fd, uint64_t mask)
-{
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = AIOC_CMD_POLL,
-		.fd = fd,
-		.resfd = -1,
-		.buf = mask,
-	};
-	return r;
-}
-
 int main(void)
 {
 	struct aioc_ctx *ctx = tu_ctx(4);
@@ -23,7 +11,8 @@ int main(void)
 	CHECK_EQ(pipe(p), 0);
 
 	/* Empty pipe: the poll stays pending. */
-	aioc_reqs(ctx)[0] = poll_req(2, p[0], POLLIN);
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 2, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
 	tu_submit(ctx, 1);
 	CHECK_EQ(CALL(aioc_getevents(ctx, 0, 4, 0)), 0);
 	CHECK_EQ(CALL(aioc_getevents(ctx, 1, 1, 0)), 0);
@@ -40,14 +29,15 @@ int main(void)
 	tu_no_event(ctx, 10);
 
 	/* Already readable: completes at once. Poll is one-shot. */
-	struct aioc_req r = poll_req(0, p[0], POLLIN);
+	struct aioc_req r =
+		tu_req(AIOC_CMD_POLL, 0, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
 	int64_t res = tu_run(ctx, &r);
 	CHECK(res & POLLIN);
 	CHECK(!(res & POLLOUT));
 	tu_no_event(ctx, 0);
 
 	/* The write end is writable. */
-	r = poll_req(3, p[1], POLLOUT);
+	r = tu_req(AIOC_CMD_POLL, 3, p[1], (void *)(uintptr_t)POLLOUT, 0, 0);
 	res = tu_run(ctx, &r);
 	CHECK(res & POLLOUT);
 	CHECK(!(res & POLLIN));
@@ -55,8 +45,10 @@ int main(void)
 	/* Two polls on the same fd in one batch both fire. */
 	char c;
 	CHECK_EQ(read(p[0], &c, 1), 1);
-	aioc_reqs(ctx)[0] = poll_req(1, p[0], POLLIN);
-	aioc_reqs(ctx)[1] = poll_req(3, p[0], POLLIN | POLLPRI);
+	aioc_reqs(ctx)[0] =
+		tu_req(AIOC_CMD_POLL, 1, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
+	aioc_reqs(ctx)[1] = tu_req(AIOC_CMD_POLL, 3, p[0],
+				   (void *)(uintptr_t)(POLLIN | POLLPRI), 0, 0);
 	tu_submit(ctx, 2);
 	tu_no_event(ctx, 5);
 	CHECK_EQ(write(p[1], "y", 1), 1);
@@ -70,7 +62,7 @@ int main(void)
 	/* Hang-up: closing the write end completes a POLLIN poll with
 	 * POLLHUP once the pipe is drained. */
 	CHECK_EQ(read(p[0], &c, 1), 1);
-	r = poll_req(0, p[0], POLLIN);
+	r = tu_req(AIOC_CMD_POLL, 0, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
 	aioc_reqs(ctx)[0] = r;
 	tu_submit(ctx, 1);
 	tu_no_event(ctx, 5);

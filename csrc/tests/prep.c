@@ -58,13 +58,7 @@ static struct iocb prep_ok(const struct aioc_req *r)
 
 static struct aioc_req base(uint16_t opcode)
 {
-	struct aioc_req r = {
-		.slot = 5,
-		.opcode = opcode,
-		.fd = 17,
-		.resfd = -1,
-	};
-	return r;
+	return tu_req(opcode, 5, 17, NULL, 0, 0);
 }
 
 static void check_rw(uint16_t opcode, short want)

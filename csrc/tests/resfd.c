@@ -29,14 +29,8 @@ int main(void)
 	uint8_t *buf = tu_alloc(16384);
 
 	/* One read: count 1 after completion. */
-	struct aioc_req r = {
-		.slot = 2,
-		.opcode = AIOC_CMD_PREAD,
-		.fd = fd,
-		.resfd = efd,
-		.buf = (uint64_t)(uintptr_t)buf,
-		.len = 4096,
-	};
+	struct aioc_req r = tu_req(AIOC_CMD_PREAD, 2, fd, buf, 4096, 0);
+	r.resfd = efd;
 	CHECK_EQ(efd_count(efd), 0);
 	CHECK_EQ(tu_run(ctx, &r), 4096);
 	CHECK_EQ(efd_count(efd), 1);
@@ -65,11 +59,9 @@ int main(void)
 	 * reaped, so it can drive an event loop. */
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
-	reqs[0] = (struct aioc_req){.slot = 3,
-				    .opcode = AIOC_CMD_POLL,
-				    .fd = p[0],
-				    .resfd = efd,
-				    .buf = POLLIN};
+	reqs[0] =
+		tu_req(AIOC_CMD_POLL, 3, p[0], (void *)(uintptr_t)POLLIN, 0, 0);
+	reqs[0].resfd = efd;
 	tu_submit(ctx, 1);
 	struct pollfd pfd = {.fd = efd, .events = POLLIN};
 	CHECK_EQ(poll(&pfd, 1, 20), 0);

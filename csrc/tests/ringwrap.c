@@ -49,16 +49,7 @@ static struct aioc_req read_req(uint32_t slot, int fd, int direct)
 	int64_t left = FILE_SIZE - p->off;
 	p->want = left < 0 ? 0
 			   : (left < (int64_t)p->len ? left : (int64_t)p->len);
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = AIOC_CMD_PREAD,
-		.fd = fd,
-		.resfd = -1,
-		.buf = (uint64_t)(uintptr_t)p->buf,
-		.len = p->len,
-		.offset = p->off,
-	};
-	return r;
+	return tu_req(AIOC_CMD_PREAD, slot, fd, p->buf, p->len, p->off);
 }
 
 static void run(struct aioc_ctx *ctx, int fd, int direct, long total)

@@ -11,53 +11,38 @@
 #define FILE_SIZE (64 * 1024)
 #define DIRECT_SIZE (1024 * 1024)
 
-static struct aioc_req rw_req(uint32_t slot, uint16_t op, int fd, void *buf,
-			      uint64_t len, int64_t off)
-{
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = op,
-		.fd = fd,
-		.resfd = -1,
-		.buf = (uint64_t)(uintptr_t)buf,
-		.len = len,
-		.offset = off,
-	};
-	return r;
-}
-
 /* Offsets, lengths and EOF on a buffered file holding pattern seed 1. */
 static void check_reads(struct aioc_ctx *ctx, int fd)
 {
 	uint8_t *buf = tu_alloc(FILE_SIZE + 4096);
 
-	struct aioc_req r = rw_req(5, AIOC_CMD_PREAD, fd, buf, FILE_SIZE, 0);
+	struct aioc_req r = tu_req(AIOC_CMD_PREAD, 5, fd, buf, FILE_SIZE, 0);
 	CHECK_EQ(tu_run(ctx, &r), FILE_SIZE);
 	CHECK_EQ(tu_pattern_diff(buf, 1, 0, FILE_SIZE), -1);
 
 	/* The whole length from offset 1: one byte short. */
 	memset(buf, 0, FILE_SIZE);
-	r = rw_req(0, AIOC_CMD_PREAD, fd, buf, FILE_SIZE, 1);
+	r = tu_req(AIOC_CMD_PREAD, 0, fd, buf, FILE_SIZE, 1);
 	CHECK_EQ(tu_run(ctx, &r), FILE_SIZE - 1);
 	CHECK_EQ(tu_pattern_diff(buf, 1, 1, FILE_SIZE - 1), -1);
 
 	/* Across EOF, at EOF, past EOF. */
-	r = rw_req(7, AIOC_CMD_PREAD, fd, buf, 4096, FILE_SIZE - 100);
+	r = tu_req(AIOC_CMD_PREAD, 7, fd, buf, 4096, FILE_SIZE - 100);
 	CHECK_EQ(tu_run(ctx, &r), 100);
 	CHECK_EQ(tu_pattern_diff(buf, 1, FILE_SIZE - 100, 100), -1);
-	r = rw_req(7, AIOC_CMD_PREAD, fd, buf, 4096, FILE_SIZE);
+	r = tu_req(AIOC_CMD_PREAD, 7, fd, buf, 4096, FILE_SIZE);
 	CHECK_EQ(tu_run(ctx, &r), 0);
-	r = rw_req(7, AIOC_CMD_PREAD, fd, buf, 4096, FILE_SIZE + 12345);
+	r = tu_req(AIOC_CMD_PREAD, 7, fd, buf, 4096, FILE_SIZE + 12345);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 
 	/* A zero-length read. */
-	r = rw_req(1, AIOC_CMD_PREAD, fd, buf, 0, 0);
+	r = tu_req(AIOC_CMD_PREAD, 1, fd, buf, 0, 0);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 
 	/* preadv into two buffers, split at an odd place. */
 	uint8_t a[1000], b[3000];
 	struct iovec iov[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
-	r = rw_req(6, AIOC_CMD_PREADV, fd, iov, 2, 777);
+	r = tu_req(AIOC_CMD_PREADV, 6, fd, iov, 2, 777);
 	CHECK_EQ(tu_run(ctx, &r), 4000);
 	CHECK_EQ(tu_pattern_diff(a, 1, 777, sizeof(a)), -1);
 	CHECK_EQ(tu_pattern_diff(b, 1, 777 + sizeof(a), sizeof(b)), -1);
@@ -69,12 +54,12 @@ static void check_writes(struct aioc_ctx *ctx, int fd)
 	uint8_t *w = tu_alloc(8192), *rd = tu_alloc(8192);
 
 	tu_pattern_fill(w, 2, 4096, 8192);
-	struct aioc_req r = rw_req(3, AIOC_CMD_PWRITE, fd, w, 8192, 4096);
+	struct aioc_req r = tu_req(AIOC_CMD_PWRITE, 3, fd, w, 8192, 4096);
 	CHECK_EQ(tu_run(ctx, &r), 8192);
 	CHECK_EQ(pread(fd, rd, 8192, 4096), 8192);
 	CHECK_EQ(tu_pattern_diff(rd, 2, 4096, 8192), -1);
 	memset(rd, 0, 8192);
-	r = rw_req(4, AIOC_CMD_PREAD, fd, rd, 8192, 4096);
+	r = tu_req(AIOC_CMD_PREAD, 4, fd, rd, 8192, 4096);
 	CHECK_EQ(tu_run(ctx, &r), 8192);
 	CHECK_EQ(tu_pattern_diff(rd, 2, 4096, 8192), -1);
 
@@ -83,14 +68,14 @@ static void check_writes(struct aioc_ctx *ctx, int fd)
 	tu_pattern_fill(a, 3, 1000, sizeof(a));
 	tu_pattern_fill(b, 3, 1100, sizeof(b));
 	struct iovec iov[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
-	r = rw_req(2, AIOC_CMD_PWRITEV, fd, iov, 2, 1000);
+	r = tu_req(AIOC_CMD_PWRITEV, 2, fd, iov, 2, 1000);
 	CHECK_EQ(tu_run(ctx, &r), 400);
 	CHECK_EQ(pread(fd, rd, 400, 1000), 400);
 	CHECK_EQ(tu_pattern_diff(rd, 3, 1000, 400), -1);
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	iov[0].iov_len = 50;
-	r = rw_req(2, AIOC_CMD_PREADV, fd, iov, 2, 1000);
+	r = tu_req(AIOC_CMD_PREADV, 2, fd, iov, 2, 1000);
 	CHECK_EQ(tu_run(ctx, &r), 350);
 	CHECK_EQ(tu_pattern_diff(a, 3, 1000, 50), -1);
 	CHECK_EQ(tu_pattern_diff(b, 3, 1050, 300), -1);
@@ -100,7 +85,7 @@ static void check_writes(struct aioc_ctx *ctx, int fd)
 	CHECK_EQ(fstat(fd, &st), 0);
 	off_t end = st.st_size;
 	tu_pattern_fill(w, 4, 0, 512);
-	r = rw_req(1, AIOC_CMD_PWRITE, fd, w, 512, 0);
+	r = tu_req(AIOC_CMD_PWRITE, 1, fd, w, 512, 0);
 	r.rw_flags = RWF_APPEND;
 	CHECK_EQ(tu_run(ctx, &r), 512);
 	CHECK_EQ(fstat(fd, &st), 0);
@@ -112,17 +97,17 @@ static void check_writes(struct aioc_ctx *ctx, int fd)
 	/* An unknown RWF_ flag or I/O priority class is refused by
 	 * io_submit itself: nothing submitted, no event. */
 	uint32_t done = 99;
-	aioc_reqs(ctx)[0] = rw_req(1, AIOC_CMD_PREAD, fd, rd, 512, 0);
+	aioc_reqs(ctx)[0] = tu_req(AIOC_CMD_PREAD, 1, fd, rd, 512, 0);
 	aioc_reqs(ctx)[0].rw_flags = 0x80000000u;
 	CHECK_EQ(CALL(aioc_submit(ctx, 1, &done)), -EOPNOTSUPP);
 	CHECK_EQ(done, 0);
-	aioc_reqs(ctx)[0] = rw_req(1, AIOC_CMD_PREAD, fd, rd, 512, 0);
+	aioc_reqs(ctx)[0] = tu_req(AIOC_CMD_PREAD, 1, fd, rd, 512, 0);
 	aioc_reqs(ctx)[0].ioprio = 7 << 13;
 	CHECK_EQ(CALL(aioc_submit(ctx, 1, &done)), -EINVAL);
 	CHECK_EQ(done, 0);
 	tu_no_event(ctx, 0);
 	/* A valid one (best effort, level 4) is accepted. */
-	r = rw_req(1, AIOC_CMD_PREAD, fd, rd, 512, 0);
+	r = tu_req(AIOC_CMD_PREAD, 1, fd, rd, 512, 0);
 	r.ioprio = (2 << 13) | 4;
 	CHECK_EQ(tu_run(ctx, &r), 512);
 	free(w);
@@ -141,7 +126,7 @@ static void check_batch(struct aioc_ctx *ctx, int fd, uint8_t seed, size_t len)
 		struct aioc_req *reqs = aioc_reqs(ctx);
 		for (int i = 0; i < 4; i++) {
 			bufs[slots[i]] = tu_alloc(len);
-			reqs[i] = rw_req(slots[i], AIOC_CMD_PREAD, fd,
+			reqs[i] = tu_req(AIOC_CMD_PREAD, slots[i], fd,
 					 bufs[slots[i]], len, offs[i]);
 		}
 		tu_submit(ctx, 4);
@@ -186,10 +171,10 @@ static void check_direct(struct aioc_ctx *ctx)
 
 	uint8_t *buf = tu_alloc(4096);
 	tu_pattern_fill(buf, 10, 8192, 4096);
-	struct aioc_req r = rw_req(6, AIOC_CMD_PWRITE, dfd, buf, 4096, 8192);
+	struct aioc_req r = tu_req(AIOC_CMD_PWRITE, 6, dfd, buf, 4096, 8192);
 	CHECK_EQ(tu_run(ctx, &r), 4096);
 	memset(buf, 0, 4096);
-	r = rw_req(2, AIOC_CMD_PREAD, dfd, buf, 4096, 8192);
+	r = tu_req(AIOC_CMD_PREAD, 2, dfd, buf, 4096, 8192);
 	CHECK_EQ(tu_run(ctx, &r), 4096);
 	CHECK_EQ(tu_pattern_diff(buf, 10, 8192, 4096), -1);
 
@@ -203,14 +188,14 @@ static void check_direct(struct aioc_ctx *ctx)
 	close(bfd);
 
 	/* Last block, then EOF, with O_DIRECT. */
-	r = rw_req(3, AIOC_CMD_PREAD, dfd, buf, 4096, DIRECT_SIZE - 4096);
+	r = tu_req(AIOC_CMD_PREAD, 3, dfd, buf, 4096, DIRECT_SIZE - 4096);
 	CHECK_EQ(tu_run(ctx, &r), 4096);
 	CHECK_EQ(tu_pattern_diff(buf, 9, DIRECT_SIZE - 4096, 4096), -1);
-	r = rw_req(3, AIOC_CMD_PREAD, dfd, buf, 4096, DIRECT_SIZE);
+	r = tu_req(AIOC_CMD_PREAD, 3, dfd, buf, 4096, DIRECT_SIZE);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 
 	/* A misaligned O_DIRECT read fails in its event, not in submit. */
-	r = rw_req(3, AIOC_CMD_PREAD, dfd, buf, 4096, 1);
+	r = tu_req(AIOC_CMD_PREAD, 3, dfd, buf, 4096, 1);
 	CHECK_EQ(tu_run(ctx, &r), -EINVAL);
 	free(buf);
 	close(dfd);

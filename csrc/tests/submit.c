@@ -12,16 +12,8 @@ static uint8_t bufs[NSLOTS][512];
 
 static struct aioc_req read_req(uint32_t slot, int fd)
 {
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = AIOC_CMD_PREAD,
-		.fd = fd,
-		.resfd = -1,
-		.buf = (uint64_t)(uintptr_t)bufs[slot % NSLOTS],
-		.len = 512,
-		.offset = 512 * (int64_t)slot,
-	};
-	return r;
+	return tu_req(AIOC_CMD_PREAD, slot, fd, bufs[slot % NSLOTS], 512,
+		      512 * (int64_t)slot);
 }
 
 /* Submits reqs[0..n) expecting error want with *submitted == done. */
@@ -142,11 +134,8 @@ static void check_ring_full(struct aioc_ctx *ctx)
 	CHECK_EQ(pipe(p), 0);
 	struct aioc_req *reqs = aioc_reqs(ctx);
 	for (uint32_t i = 0; i < NSLOTS; i++)
-		reqs[i] = (struct aioc_req){.slot = i,
-					    .opcode = AIOC_CMD_POLL,
-					    .fd = p[0],
-					    .resfd = -1,
-					    .buf = POLLIN};
+		reqs[i] = tu_req(AIOC_CMD_POLL, i, p[0],
+				 (void *)(uintptr_t)POLLIN, 0, 0);
 	uint64_t total = 0;
 	int ret = 0;
 	for (int i = 0; i < 100000 && ret == 0; i++) {

@@ -5,17 +5,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static struct aioc_req sync_req(uint32_t slot, uint16_t op, int fd)
-{
-	struct aioc_req r = {
-		.slot = slot,
-		.opcode = op,
-		.fd = fd,
-		.resfd = -1,
-	};
-	return r;
-}
-
 int main(void)
 {
 	struct aioc_ctx *ctx = tu_ctx(4);
@@ -25,30 +14,19 @@ int main(void)
 	/* Dirty the page cache, then sync it each way. */
 	uint8_t *buf = tu_alloc(4096);
 	tu_pattern_fill(buf, 2, 0, 4096);
-	struct aioc_req r = {
-		.slot = 0,
-		.opcode = AIOC_CMD_PWRITE,
-		.fd = fd,
-		.resfd = -1,
-		.buf = (uint64_t)(uintptr_t)buf,
-		.len = 4096,
-	};
+	struct aioc_req r = tu_req(AIOC_CMD_PWRITE, 0, fd, buf, 4096, 0);
 	CHECK_EQ(tu_run(ctx, &r), 4096);
-	r = sync_req(1, AIOC_CMD_FSYNC, fd);
+	r = tu_req(AIOC_CMD_FSYNC, 1, fd, NULL, 0, 0);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 	CHECK_EQ(tu_run(ctx, &r), 0);
-	r = sync_req(3, AIOC_CMD_FDSYNC, fd);
+	r = tu_req(AIOC_CMD_FDSYNC, 3, fd, NULL, 0, 0);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 
 	/* Both in one batch, after a write in the same batch. */
 	struct aioc_req *reqs = aioc_reqs(ctx);
-	reqs[0] = r;
-	reqs[0].slot = 2;
-	reqs[0].opcode = AIOC_CMD_PWRITE;
-	reqs[0].buf = (uint64_t)(uintptr_t)buf;
-	reqs[0].len = 4096;
-	reqs[1] = sync_req(1, AIOC_CMD_FSYNC, fd);
-	reqs[2] = sync_req(3, AIOC_CMD_FDSYNC, fd);
+	reqs[0] = tu_req(AIOC_CMD_PWRITE, 2, fd, buf, 4096, 0);
+	reqs[1] = tu_req(AIOC_CMD_FSYNC, 1, fd, NULL, 0, 0);
+	reqs[2] = tu_req(AIOC_CMD_FDSYNC, 3, fd, NULL, 0, 0);
 	tu_submit(ctx, 3);
 	unsigned seen = 0, got = 0;
 	while (got != 3) {
@@ -67,7 +45,7 @@ int main(void)
 
 	/* On O_DIRECT files too. */
 	int dfd = tu_reopen(fd, O_DIRECT);
-	r = sync_req(0, AIOC_CMD_FDSYNC, dfd);
+	r = tu_req(AIOC_CMD_FDSYNC, 0, dfd, NULL, 0, 0);
 	CHECK_EQ(tu_run(ctx, &r), 0);
 	close(dfd);
 
@@ -75,7 +53,7 @@ int main(void)
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
 	uint32_t done = 99;
-	reqs[0] = sync_req(0, AIOC_CMD_FSYNC, p[0]);
+	reqs[0] = tu_req(AIOC_CMD_FSYNC, 0, p[0], NULL, 0, 0);
 	CHECK_EQ(CALL(aioc_submit(ctx, 1, &done)), -EINVAL);
 	CHECK_EQ(done, 0);
 	tu_no_event(ctx, 0);

@@ -48,6 +48,21 @@ struct aioc_ctx *tu_ctx(uint32_t nslots)
 	return ctx;
 }
 
+struct aioc_req tu_req(uint16_t opcode, uint32_t slot, int fd, const void *buf,
+		       uint64_t len, int64_t offset)
+{
+	struct aioc_req r = {
+		.slot = slot,
+		.opcode = opcode,
+		.fd = fd,
+		.resfd = -1,
+		.buf = (uint64_t)(uintptr_t)buf,
+		.len = len,
+		.offset = offset,
+	};
+	return r;
+}
+
 void tu_submit(struct aioc_ctx *ctx, uint32_t n)
 {
 	uint32_t done = UINT32_MAX;

@@ -50,6 +50,9 @@ int tu_errno_kept(int ret, const char *file, int line, const char *expr);
 /* Creates a context, skipping when the kernel has no AIO (ENOSYS). */
 struct aioc_ctx *tu_ctx(uint32_t nslots);
 
+/* A request with resfd -1, rw_flags and ioprio 0 (POLL: buf is the mask). */
+struct aioc_req tu_req(uint16_t opcode, uint32_t slot, int fd, const void *buf,
+		       uint64_t len, int64_t offset);
 /* Submits reqs[0..n) of ctx, checking all n went in. */
 void tu_submit(struct aioc_ctx *ctx, uint32_t n);
 /* Reaps exactly one event (waiting up to 10 s) and returns a copy. */

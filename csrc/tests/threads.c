@@ -53,15 +53,8 @@ static void *submitter(void *arg)
 			int64_t off =
 				(int64_t)(next_rand() % (FILE_SIZE / BS)) * BS;
 			s->offsets[slot] = off;
-			reqs[i] = (struct aioc_req){
-				.slot = slot,
-				.opcode = AIOC_CMD_PREAD,
-				.fd = s->fd,
-				.resfd = -1,
-				.buf = (uint64_t)(uintptr_t)s->bufs[slot],
-				.len = BS,
-				.offset = off,
-			};
+			reqs[i] = tu_req(AIOC_CMD_PREAD, slot, s->fd,
+					 s->bufs[slot], BS, off);
 		}
 		tu_submit(s->ctx, n);
 		issued += n;
