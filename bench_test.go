@@ -17,7 +17,7 @@ import (
 // benchFile is the file the benchmarks read: AIO_BENCH_FILE if set (to
 // compare with csrc's aiocore-bench on the same file), else AIO_BENCH_SIZE
 // bytes (default 256 MiB) of data made once per run beside the package
-// (tmpfs refuses O_DIRECT) and removed by TestMain.
+// (tmpfs before Linux 6.6 refuses O_DIRECT) and removed by TestMain.
 var benchFile = sync.OnceValues(func() (string, error) {
 	if name := os.Getenv("AIO_BENCH_FILE"); name != "" {
 		return name, nil

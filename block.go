@@ -37,9 +37,8 @@ type Block struct {
 	rc      syscall.RawConn // file's, to read its descriptor at Submit
 	readFD  func(uintptr)   // stores the descriptor in fd; made once
 	fd      int32
-	fileErr error  // why the file cannot be used at all
-	dioMem  uint32 // O_DIRECT buffer address alignment, 0 if unchecked
-	dioOff  uint32 // O_DIRECT offset and length alignment, 0 if unchecked
+	fileErr error    // why the file cannot be used at all
+	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
 	buf     []byte
 	bufs    [][]byte
 	iov     []iovec
@@ -51,16 +50,20 @@ type Block struct {
 
 	// owner is the Context the Block is in flight on, nil when idle.
 	// Submit claims a Block by swapping nil for its Context.
-	owner     atomic.Pointer[state]
-	slot      uint32 // valid while in flight; guarded by the owner's lock
-	cancelled bool   // Cancel succeeded; guarded by the owner's lock
-	pinner    runtime.Pinner
+	owner atomic.Pointer[state]
+	// Guarded by the owner's lock while in flight:
+	slot          uint32 // the Block's slot
+	submitted     bool   // io_submit has returned having taken it
+	cancelPending bool   // Cancel came before that: cancel once it has
+	cancelled     bool   // io_cancel succeeded
+	pinner        runtime.Pinner
 }
 
-// iovec is struct iovec, filled at submission with pinned addresses.
+// iovec is struct iovec (a pointer and a size_t), filled at submission
+// with pinned addresses.
 type iovec struct {
-	base uint64
-	len  uint64
+	base uintptr
+	len  uintptr
 }
 
 func newBlock(cmd Command, f syscall.Conn) *Block {
@@ -128,15 +131,20 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 // again, so that a file closed in between is refused rather than its
 // number, perhaps reused by another file, being used.
 func (b *Block) setFile(f syscall.Conn) {
-	b.file, b.rc, b.fd, b.fileErr, b.dioMem, b.dioOff = f, nil, -1, nil, 0, 0
+	b.file, b.rc, b.fd, b.fileErr, b.dio = f, nil, -1, nil, dioAlign{}
 	if b.readFD == nil {
-		b.readFD = func(fd uintptr) { b.fd = int32(fd) }
+		b.readFD = func(fd uintptr) {
+			b.fd = -1 // out of range: refused as EBADF
+			if fd <= math.MaxInt32 {
+				b.fd = int32(fd)
+			}
+		}
 	}
 	if b.rc, b.fileErr = rawConnOf(f); b.fileErr != nil {
 		return
 	}
 	if b.rc.Control(b.readFD) == nil {
-		b.dioMem, b.dioOff = directAlign(b.fd)
+		b.dio = directAlign(b.fd)
 	}
 }
 
@@ -310,16 +318,12 @@ func (b *Block) SetResFD(fd int) error {
 func (b *Block) InFlight() bool { return b.owner.Load() != nil }
 
 // check returns why Submit must refuse the Block, or nil. It runs before
-// anything reaches the kernel, so a refused batch submits nothing.
+// anything reaches the kernel, so a refused batch submits nothing. It only
+// reads the Block: the Block may be in flight on another goroutine's
+// Submit, which claim then reports.
 func (b *Block) check() (detail string, err error) {
 	if b.fileErr != nil {
 		return "the file's descriptor could not be read", b.fileErr
-	}
-	if err := b.rc.Control(b.readFD); err != nil {
-		return err.Error(), os.ErrClosed
-	}
-	if b.fd < 0 {
-		return fmt.Sprintf("fd %d", b.fd), syscall.EBADF
 	}
 	var n int64
 	switch b.cmd {
@@ -354,10 +358,23 @@ func (b *Block) check() (detail string, err error) {
 	if b.off > math.MaxInt64-n {
 		return fmt.Sprintf("offset %d plus length %d overflows", b.off, n), syscall.EINVAL
 	}
-	if b.dioOff != 0 {
+	if b.dio.mem != 0 {
 		if detail := b.misaligned(); detail != "" {
 			return detail, syscall.EINVAL
 		}
+	}
+	return "", nil
+}
+
+// lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
+// the Block is claimed, so that a file closed since the Block was made is
+// refused instead of its number, perhaps reused, being used.
+func (b *Block) lookupFD() (detail string, err error) {
+	if err := b.rc.Control(b.readFD); err != nil {
+		return err.Error(), os.ErrClosed
+	}
+	if b.fd < 0 {
+		return "not a valid descriptor", syscall.EBADF
 	}
 	return "", nil
 }

@@ -142,9 +142,7 @@ func (c *Context) Submit(blocks ...*Block) (int, error) {
 		return 0, err
 	}
 	got, e := s.core.Submit(n) // without mu: it may wait for buffered I/O
-	if got < n {
-		s.unclaim(blocks[got:n])
-	}
+	s.submitted(blocks[:got], blocks[got:n])
 	if e != 0 {
 		return got, &Error{Op: "io_submit", Index: got, Err: e, Detail: submitHint(e, blocks[got])}
 	}
@@ -171,11 +169,18 @@ func (s *state) claim(blocks []*Block) (int, error) {
 			Detail: fmt.Sprintf("all %d slots in flight", len(s.slots))}
 	}
 	for i, b := range blocks[:n] {
+		var err error
+		var detail string
 		if !b.owner.CompareAndSwap(nil, s) {
+			err = ErrInFlight
+		} else if detail, err = b.lookupFD(); err != nil {
+			b.owner.Store(nil)
+		}
+		if err != nil {
 			for _, p := range blocks[:i] {
 				p.owner.Store(nil)
 			}
-			return 0, &Error{Op: "submit", Index: i, Err: ErrInFlight}
+			return 0, &Error{Op: "submit", Index: i, Err: err, Detail: detail}
 		}
 	}
 	reqs := s.core.Reqs()
@@ -194,16 +199,30 @@ func (s *state) claim(blocks []*Block) (int, error) {
 	return n, nil
 }
 
-// unclaim gives back the slots of claimed blocks the kernel did not take.
-func (s *state) unclaim(blocks []*Block) {
+// submitted records the outcome of io_submit: the kernel took in and not
+// out. It carries out the Cancel calls that came while io_submit ran, and
+// gives back the slots of the Blocks the kernel did not take. The caller
+// holds subMu, so no Block of in can have been claimed again; those whose
+// events were reaped meanwhile are no longer owned by s.
+func (s *state) submitted(in, out []*Block) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, b := range blocks {
+	for _, b := range in {
+		if b.owner.Load() != s {
+			continue
+		}
+		b.submitted = true
+		if b.cancelPending && s.core.Cancel(b.slot) == 0 {
+			b.cancelled = true
+		}
+		b.cancelPending = false
+	}
+	for _, b := range out {
 		s.slots[b.slot] = nil
 		s.free = append(s.free, b.slot)
 		b.release()
 	}
-	s.inflight -= len(blocks)
+	s.inflight -= len(out)
 }
 
 // GetEvents waits for at least minNr and returns at most maxNr completions
@@ -226,14 +245,13 @@ func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, e
 	}
 	maxNr = min(maxNr, len(s.slots))
 	var out []Event
-	deadline := time.Now().Add(timeout)
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	for {
-		wait := reapSlice
-		if timeout >= 0 {
-			wait = min(wait, max(time.Until(deadline), 0))
-		}
 		var err error
-		out, err = s.reap(out, max(minNr-len(out), 0), maxNr-len(out), wait)
+		out, err = s.reap(out, max(minNr-len(out), 0), maxNr-len(out), deadline, timeout == 0)
 		if err != nil || len(out) >= minNr || len(out) == maxNr ||
 			(timeout >= 0 && !time.Now().Before(deadline)) {
 			return out, err
@@ -241,11 +259,11 @@ func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, e
 	}
 }
 
-// reap takes a turn at the kernel's event ring: one io_getevents call of
-// at most wait, appending to out. With wait 0 it does not queue for its
-// turn.
-func (s *state) reap(out []Event, minNr, maxNr int, wait time.Duration) ([]Event, error) {
-	if wait == 0 {
+// reap takes a turn at the kernel's event ring: one io_getevents call that
+// waits at most reapSlice, and not past deadline (unless it is zero),
+// appending to out. With poll set it does not queue for its turn.
+func (s *state) reap(out []Event, minNr, maxNr int, deadline time.Time, poll bool) ([]Event, error) {
+	if poll {
 		if !s.reapMu.TryLock() {
 			return out, nil
 		}
@@ -258,6 +276,11 @@ func (s *state) reap(out []Event, minNr, maxNr int, wait time.Duration) ([]Event
 			return out, nil
 		}
 		return nil, opError("io_getevents", ErrClosed, "")
+	}
+	// The wait is reckoned now that it is this call's turn.
+	wait := reapSlice
+	if !deadline.IsZero() {
+		wait = min(wait, max(time.Until(deadline), 0))
 	}
 	n, e := s.core.GetEvents(minNr, maxNr, wait)
 	if e != 0 {
@@ -298,6 +321,10 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 
 // Cancel asks the kernel to cancel b, which must be in flight on c. On
 // success the Block's event is still delivered, with the error ECANCELED.
+// If b is a poll whose Submit has not returned yet (another goroutine is in
+// it), the cancellation is recorded and carried out as soon as io_submit
+// returns; Cancel then returns nil, and the event carries the ready mask if
+// the poll fired first.
 //
 // The kernel cancels poll requests only: for reads, writes and syncs it
 // returns EINVAL, and the I/O runs to completion. A poll that has already
@@ -316,6 +343,12 @@ func (c *Context) Cancel(b *Block) error {
 	}
 	if b.owner.Load() != s {
 		return opError("io_cancel", ErrNotInFlight, "")
+	}
+	if !b.submitted && b.cmd == CmdPoll {
+		// Its Submit has not returned: io_cancel could run before
+		// io_submit. That Submit cancels it once io_submit returns.
+		b.cancelPending = true
+		return nil
 	}
 	// io_cancel finds the request by its iocb's address and reads only
 	// the iocb's key, which is always 0: it shares nothing with a Submit

@@ -11,7 +11,7 @@ type Context struct{}
 
 type state struct{}
 
-func directAlign(fd int32) (mem, off uint32) { return 0, 0 }
+func directAlign(fd int32) dioAlign { return dioAlign{} }
 
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")

@@ -8,20 +8,19 @@ import (
 	"github.com/linuxaio/aio/internal/aiocore"
 )
 
-// directAlign returns the alignment O_DIRECT I/O on fd needs (buffer
-// addresses; offsets and lengths) if fd is open with O_DIRECT and the kernel
-// reports it (statx STATX_DIOALIGN, Linux 6.1+), else zeros: then the
-// kernel alone judges each request.
-func directAlign(fd int32) (mem, off uint32) {
+// directAlign returns the alignment O_DIRECT I/O on fd needs if fd is open
+// with O_DIRECT and the kernel reports it (statx STATX_DIOALIGN, Linux
+// 6.1+), else zeros: then the kernel alone judges each request.
+func directAlign(fd int32) dioAlign {
 	fl, e := fcntl(int(fd), syscall.F_GETFL)
 	if e != 0 || fl&syscall.O_DIRECT == 0 {
-		return 0, 0
+		return dioAlign{}
 	}
-	mem, off, e = aiocore.DioAlign(int(fd))
-	if e != 0 || mem == 0 || off == 0 {
-		return 0, 0
+	a, e := aiocore.GetDioAlign(int(fd))
+	if e != 0 || a.Mem == 0 || a.Offset == 0 || a.ReadOffset == 0 {
+		return dioAlign{}
 	}
-	return mem, off
+	return dioAlign{mem: a.Mem, write: a.Offset, read: a.ReadOffset}
 }
 
 func fcntl(fd, cmd int) (int, syscall.Errno) {

@@ -25,8 +25,8 @@
 // or 4096 bytes). Where the kernel reports that rule (statx STATX_DIOALIGN,
 // Linux 6.1+), Submit refuses a misaligned request with an error naming it;
 // elsewhere the request completes with an EINVAL event. tmpfs refuses
-// O_DIRECT altogether. For page-cache-hot reads, plain pread from goroutines
-// is faster than kernel AIO.
+// O_DIRECT before Linux 6.6. For page-cache-hot reads, plain pread from
+// goroutines is faster than kernel AIO.
 //
 // # Memory
 //

@@ -108,7 +108,7 @@ func tempFile(t testing.TB, data []byte) *os.File {
 
 // directFile returns a file of size bytes of pattern data opened with
 // O_DIRECT on a filesystem that supports it: the test's temporary directory
-// when it does, else a directory beside the package (tmpfs refuses
+// when it does, else a directory beside the package (tmpfs before 6.6 refuses
 // O_DIRECT).
 func directFile(t testing.TB, size int) (*os.File, []byte) {
 	t.Helper()

@@ -205,3 +205,53 @@ func TestRWFlagsOnSync(t *testing.T) {
 	}
 	wantErr(t, err, syscall.EINVAL, "block 1", "apply to reads and writes, not fsync")
 }
+
+// A Cancel that arrives while the poll's Submit is still in io_submit
+// (held there by a blocking read earlier in the batch) is carried out once
+// io_submit returns, not lost.
+func TestCancelDuringSubmit(t *testing.T) {
+	ctx := newContext(t, 8)
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil { // blocking
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	r, _ := pipe(t)
+	read := aio.NewRead(aio.FD(p[0]), make([]byte, 1), 0)
+	poll := aio.NewPoll(r, aio.PollIn)
+	submitted := make(chan error)
+	go func() {
+		_, err := ctx.Submit(read, poll)
+		submitted <- err
+	}()
+	if !settles(func() bool { return poll.InFlight() }) {
+		t.Fatal("the batch was not claimed")
+	}
+	if err := ctx.Cancel(poll); err != nil {
+		t.Fatalf("Cancel during Submit: %v", err)
+	}
+	syscall.Write(p[1], []byte("x"))
+	if err := <-submitted; err != nil {
+		t.Fatal(err)
+	}
+	evs := reap(t, ctx, 2)
+	for _, ev := range evs {
+		if ev.Block == poll && !errors.Is(ev.Err(), syscall.ECANCELED) {
+			t.Fatalf("poll cancelled during Submit: res %d, want ECANCELED", ev.Res)
+		}
+	}
+}
+
+// An FD too large for a descriptor is refused, not truncated to another
+// descriptor's number.
+func TestFDOutOfRange(t *testing.T) {
+	ctx := newContext(t, 4)
+	f := tempFile(t, []byte("keep"))
+	huge := aio.FD(1<<32 | int(f.Fd()))
+	_, err := ctx.Submit(aio.NewWrite(huge, []byte("CLOBBER!"), 0))
+	wantErr(t, err, syscall.EBADF, "block 0")
+	if data, _ := os.ReadFile(f.Name()); string(data) != "keep" {
+		t.Fatalf("file holds %q", data)
+	}
+}

@@ -31,7 +31,7 @@ func (b *Block) prepare(r *aiocore.Req, slot uint32) {
 		r.Offset = b.off
 	case CmdReadV, CmdWriteV:
 		for i, p := range b.bufs {
-			b.iov[i] = iovec{base: b.pin(p), len: uint64(len(p))}
+			b.iov[i] = iovec{base: uintptr(b.pin(p)), len: uintptr(len(p))}
 		}
 		// The kernel copies the iovec array inside io_submit; it is
 		// pinned all the same, for the time the cgo call runs.
@@ -57,7 +57,7 @@ func (b *Block) pin(p []byte) uint64 {
 // release unpins b's buffers and makes it idle. The kernel must be done
 // with b: its event reaped, or its context destroyed.
 func (b *Block) release() {
-	b.cancelled = false
+	b.submitted, b.cancelPending, b.cancelled = false, false, false
 	b.pinner.Unpin()
 	b.owner.Store(nil)
 }

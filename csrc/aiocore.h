@@ -168,14 +168,25 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot);
 
 /*
- * aioc_dio_align reports the alignment O_DIRECT I/O on fd needs, from
- * statx(STATX_DIOALIGN): buffer addresses must be multiples of *mem_align,
- * file offsets and lengths multiples of *offset_align. Both are 0 when the
- * file does not support O_DIRECT at all. Returns 0, -EOPNOTSUPP when the
- * kernel (before Linux 6.1) or the file system does not report it, or the
- * negative errno of statx (-EBADF, ...).
+ * The alignment O_DIRECT I/O on a file needs: buffer addresses must be
+ * multiples of mem; file offsets and I/O lengths multiples of offset for
+ * writes and read_offset for reads (smaller than offset on some file
+ * systems, e.g. XFS files that share blocks; equal where the kernel does
+ * not say). All 0 when the file does not support O_DIRECT.
  */
-int aioc_dio_align(int fd, uint32_t *mem_align, uint32_t *offset_align);
+struct aioc_dio_align {
+	uint32_t mem;
+	uint32_t offset;
+	uint32_t read_offset;
+};
+
+/*
+ * aioc_dio_align fills *out from statx(STATX_DIOALIGN | STATX_DIO_READ_ALIGN)
+ * on fd. Returns 0, -EOPNOTSUPP when the kernel (before Linux 6.1) or the
+ * file system does not report it, or the negative errno of statx (-EBADF,
+ * ...). *out is zeroed on failure.
+ */
+int aioc_dio_align(int fd, struct aioc_dio_align *out);
 
 #ifdef __cplusplus
 }

@@ -85,7 +85,7 @@ func readDirect(name string, depth, bs int) (Result, error) {
 	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_DIRECT, 0)
 	res.Direct = err == nil
 	if errors.Is(err, syscall.EINVAL) {
-		f, err = os.Open(name) // tmpfs and some others refuse O_DIRECT
+		f, err = os.Open(name) // tmpfs before Linux 6.6, and others, refuse O_DIRECT
 	}
 	if err != nil {
 		return res, err

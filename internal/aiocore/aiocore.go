@@ -158,12 +158,18 @@ func (x *Ctx) Cancel(slot uint32) syscall.Errno {
 	return errno(C.aioc_cancel(x.c, C.uint32_t(slot)))
 }
 
-// DioAlign returns the O_DIRECT alignment of fd from statx STATX_DIOALIGN
-// (aioc_dio_align): buffer addresses, and offsets and lengths.
-func DioAlign(fd int) (mem, off uint32, e syscall.Errno) {
-	var m, o C.uint32_t
-	r := C.aioc_dio_align(C.int(fd), &m, &o)
-	return uint32(m), uint32(o), errno(r)
+// DioAlign mirrors struct aioc_dio_align: the O_DIRECT alignment of a file
+// for buffer addresses, for write offsets and lengths, and for reads.
+type DioAlign struct {
+	Mem, Offset, ReadOffset uint32
+}
+
+// GetDioAlign returns the O_DIRECT alignment of fd from statx
+// (aioc_dio_align).
+func GetDioAlign(fd int) (DioAlign, syscall.Errno) {
+	var a C.struct_aioc_dio_align
+	r := C.aioc_dio_align(C.int(fd), &a)
+	return DioAlign{uint32(a.mem), uint32(a.offset), uint32(a.read_offset)}, errno(r)
 }
 
 func errno(r C.int) syscall.Errno {

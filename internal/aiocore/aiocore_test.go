@@ -72,14 +72,15 @@ func TestDioAlign(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	mem, off, e := DioAlign(int(f.Fd()))
+	a, e := GetDioAlign(int(f.Fd()))
 	if e == syscall.EOPNOTSUPP {
 		t.Skip("statx reports no DIOALIGN here (Linux 6.1+ on a file system that fills it)")
 	}
-	if e != 0 || mem == 0 || off < 512 || mem&(mem-1) != 0 || off&(off-1) != 0 {
-		t.Fatalf("DioAlign = %d, %d, %v", mem, off, e)
+	if e != 0 || a.Mem == 0 || a.Offset < 512 || a.Mem&(a.Mem-1) != 0 || a.Offset&(a.Offset-1) != 0 ||
+		a.ReadOffset == 0 || a.ReadOffset > a.Offset {
+		t.Fatalf("GetDioAlign = %+v, %v", a, e)
 	}
-	if _, _, e := DioAlign(-1); e != syscall.EBADF {
-		t.Fatalf("DioAlign(-1): %v, want EBADF", e)
+	if a, e := GetDioAlign(-1); e != syscall.EBADF || a != (DioAlign{}) {
+		t.Fatalf("GetDioAlign(-1) = %+v, %v; want EBADF", a, e)
 	}
 }
