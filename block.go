@@ -29,6 +29,13 @@ const iovMax = 1024
 // the garbage collector neither moves nor frees them; the caller must not
 // read or write them until the event arrives.
 //
+// Files: a Block keeps its file referenced and reads the descriptor again
+// at each Submit, so a file closed in the meantime is refused. Closing the
+// file while a Submit of the Block runs on another goroutine is a race in
+// the caller, as with any descriptor closed while in use: the number may be
+// reused by a file opened meanwhile. Once submitted, the kernel holds its
+// own reference to the file, and closing it does not disturb the I/O.
+//
 // A Block is not safe for concurrent use: change it from one goroutine at a
 // time, and only while it is idle.
 type Block struct {
