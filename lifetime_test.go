@@ -60,12 +60,7 @@ func TestBlockingSubmitStallsNothingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil { // blocking
-		t.Fatal(err)
-	}
-	defer syscall.Close(p[0])
-	defer syscall.Close(p[1])
+	p := blockingPipe(t)
 	r, _ := pipe(t)
 	poll := aio.NewPoll(r, aio.PollIn)
 	submit(t, ctx, poll)
@@ -211,12 +206,7 @@ func TestRWFlagsOnSync(t *testing.T) {
 // io_submit returns, not lost.
 func TestCancelDuringSubmit(t *testing.T) {
 	ctx := newContext(t, 8)
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil { // blocking
-		t.Fatal(err)
-	}
-	defer syscall.Close(p[0])
-	defer syscall.Close(p[1])
+	p := blockingPipe(t)
 	r, _ := pipe(t)
 	read := aio.NewRead(aio.FD(p[0]), make([]byte, 1), 0)
 	poll := aio.NewPoll(r, aio.PollIn)
@@ -254,4 +244,16 @@ func TestFDOutOfRange(t *testing.T) {
 	if data, _ := os.ReadFile(f.Name()); string(data) != "keep" {
 		t.Fatalf("file holds %q", data)
 	}
+}
+
+// blockingPipe returns a pipe in blocking mode, which os.Pipe does not
+// give: a read from it with no data holds io_submit until data comes.
+func blockingPipe(t testing.TB) [2]int {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(p[0]); syscall.Close(p[1]) })
+	return p
 }

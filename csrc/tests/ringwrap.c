@@ -14,14 +14,6 @@
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 struct pending {
 	int busy;
 	int64_t off;
@@ -40,11 +32,11 @@ static struct aioc_req read_req(uint32_t slot, int fd, int direct)
 	struct pending *p = &slots[slot];
 	p->busy = 1;
 	if (direct) {
-		p->off = (int64_t)(next_rand() % (FILE_SIZE / 4096)) * 4096;
+		p->off = (int64_t)(tu_rand(&rng) % (FILE_SIZE / 4096)) * 4096;
 		p->len = 4096;
 	} else {
-		p->off = (int64_t)(next_rand() % (FILE_SIZE + 100));
-		p->len = 1 + next_rand() % MAXLEN;
+		p->off = (int64_t)(tu_rand(&rng) % (FILE_SIZE + 100));
+		p->len = 1 + tu_rand(&rng) % MAXLEN;
 	}
 	int64_t left = FILE_SIZE - p->off;
 	p->want = left < 0 ? 0
@@ -76,7 +68,7 @@ static void run(struct aioc_ctx *ctx, int fd, int direct, long total)
 			inflight += n;
 		}
 		/* Reap a varying number, at least one. */
-		uint32_t max = 1 + (uint32_t)(next_rand() % NSLOTS);
+		uint32_t max = 1 + (uint32_t)(tu_rand(&rng) % NSLOTS);
 		int got = CALL(aioc_getevents(ctx, 1, max, 10000000000LL));
 		CHECK(got >= 1 && (uint32_t)got <= max && got <= inflight);
 		for (int k = 0; k < got; k++) {

@@ -96,4 +96,7 @@ long tu_aio_nr(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t tu_now_ns(void);
 
+/* xorshift64: the next pseudo-random number from *state (never 0). */
+uint64_t tu_rand(uint64_t *state);
+
 #endif /* AIOCORE_TESTUTIL_H */

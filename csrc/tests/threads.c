@@ -25,14 +25,6 @@ struct shared {
 
 static uint64_t rng = 88172645463325252ULL;
 
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 /* The submitting thread: touches only aioc_reqs and aioc_submit. */
 static void *submitter(void *arg)
 {
@@ -51,7 +43,8 @@ static void *submitter(void *arg)
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t slot = take[i];
 			int64_t off =
-				(int64_t)(next_rand() % (FILE_SIZE / BS)) * BS;
+				(int64_t)(tu_rand(&rng) % (FILE_SIZE / BS)) *
+				BS;
 			s->offsets[slot] = off;
 			reqs[i] = tu_req(AIOC_CMD_PREAD, slot, s->fd,
 					 s->bufs[slot], BS, off);
