@@ -64,6 +64,15 @@ type Block struct {
 	cancelPending bool   // Cancel came before that: cancel once it has
 	cancelled     bool   // io_cancel succeeded
 	pinner        runtime.Pinner
+	batch         uint64        // the Submit call that queued it
+	subResult     uint8         // what the flush did with it (subQueued, ...)
+	subErrno      syscall.Errno // why io_submit refused it
+
+	// Per-Block waiting (SetWait): the event, and a token in waitCh once
+	// it is there. The token is sent before owner is cleared.
+	wait   bool
+	waitCh chan struct{}
+	ev     Event
 }
 
 // iovec is struct iovec (a pointer and a size_t), filled at submission

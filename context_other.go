@@ -2,7 +2,10 @@
 
 package aio
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Context is a kernel AIO context. Kernel AIO needs Linux and cgo: in this
 // build every method returns an error wrapping ErrNotSupported, so that
@@ -28,6 +31,17 @@ func (c *Context) InFlight() int { return 0 }
 
 // Submit returns an error wrapping ErrNotSupported in this build.
 func (c *Context) Submit(blocks ...*Block) (int, error) { return 0, unsupported("submit") }
+
+// SubmitContext returns an error wrapping ErrNotSupported in this build.
+func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, error) {
+	return 0, unsupported("submit")
+}
+
+// Events returns nil in this build.
+func (c *Context) Events() <-chan Event { return nil }
+
+// Stats returns zero counters in this build.
+func (c *Context) Stats() Stats { return Stats{} }
 
 // GetEvents returns an error wrapping ErrNotSupported in this build.
 func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {

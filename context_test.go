@@ -19,7 +19,7 @@ import (
 
 func TestContextOpenClose(t *testing.T) {
 	before := aioMappings()
-	ctx, err := aio.NewContext(16)
+	ctx, err := aio.NewContext(16, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestContextOpenClose(t *testing.T) {
 
 func TestContextCloseConcurrent(t *testing.T) {
 	before := aioMappings()
-	ctx, err := aio.NewContext(4)
+	ctx, err := aio.NewContext(4, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestContextCloseConcurrent(t *testing.T) {
 
 func TestContextBadSize(t *testing.T) {
 	for _, n := range []int{0, -1, 1 << 40} {
-		_, err := aio.NewContext(n)
+		_, err := aio.NewContext(n, aio.Manual())
 		wantErr(t, err, syscall.EINVAL, "NewContext", strconv.Itoa(n))
 	}
 }
@@ -83,7 +83,7 @@ func TestContextOverAioMaxNr(t *testing.T) {
 		t.Skipf("fs.aio-max-nr is %d: a context past it is larger than the package allows (%d)", limit, 1<<20)
 	}
 	before := aioMappings()
-	ctx, err := aio.NewContext(limit + 1)
+	ctx, err := aio.NewContext(limit+1, aio.Manual())
 	if err == nil {
 		ctx.Close()
 		t.Fatalf("NewContext(%d) succeeded past fs.aio-max-nr", limit+1)
@@ -156,7 +156,7 @@ func TestGetEventsMinMax(t *testing.T) {
 }
 
 func TestSubmitAfterClose(t *testing.T) {
-	ctx, err := aio.NewContext(4)
+	ctx, err := aio.NewContext(4, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestSubmitAfterClose(t *testing.T) {
 }
 
 func TestCloseWakesGetEvents(t *testing.T) {
-	ctx, err := aio.NewContext(4)
+	ctx, err := aio.NewContext(4, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestCloseInFlight(t *testing.T) {
 	const n, size = 8, 8 << 20
 	f, data := directFile(t, n*size)
 	r, _ := pipe(t)
-	ctx, err := aio.NewContext(64)
+	ctx, err := aio.NewContext(64, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestCloseInFlight(t *testing.T) {
 // with both, and leaves no Block in flight.
 func TestConcurrentSubmitReapClose(t *testing.T) {
 	f := tempFile(t, pattern(1<<16, 1))
-	ctx, err := aio.NewContext(32)
+	ctx, err := aio.NewContext(32, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}

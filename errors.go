@@ -15,8 +15,13 @@ var (
 	ErrInFlight = errors.New("block in flight")
 	// ErrNotInFlight: the Block is not in flight on this Context.
 	ErrNotInFlight = errors.New("block not in flight on this context")
-	// ErrFull: every slot of the Context is in flight.
+	// ErrFull: every slot of the Context is taken, by Blocks in flight
+	// or, in stream mode, by events not yet read from Events.
 	ErrFull = errors.New("no free slot in the context")
+	// ErrWrongMode: the operation belongs to the other completion mode:
+	// GetEvents on a stream-mode Context, or a Block set with SetWait
+	// submitted to a Manual one.
+	ErrWrongMode = errors.New("wrong completion mode for the context")
 	// ErrNotSupported: kernel AIO is not available on this platform or
 	// build (it needs Linux and cgo).
 	ErrNotSupported = errors.New("kernel AIO not supported")

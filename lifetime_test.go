@@ -56,7 +56,7 @@ func TestBlockKeepsConnNonBlocking(t *testing.T) {
 // A Submit that the kernel holds (a read from an empty blocking pipe)
 // stalls neither reaping, nor Cancel, nor InFlight; Close waits for it.
 func TestBlockingSubmitStallsNothingElse(t *testing.T) {
-	ctx, err := aio.NewContext(8)
+	ctx, err := aio.NewContext(8, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestContextCollected(t *testing.T) {
 	r, _ := pipe(t)
 	b := aio.NewPoll(r, aio.PollIn)
 	func() {
-		ctx, err := aio.NewContext(4)
+		ctx, err := aio.NewContext(4, aio.Manual())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestContextCollected(t *testing.T) {
 func TestContextKeptAliveDuringCall(t *testing.T) {
 	r, _ := pipe(t)
 	b := aio.NewPoll(r, aio.PollIn)
-	ctx, err := aio.NewContext(4)
+	ctx, err := aio.NewContext(4, aio.Manual())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,45 @@
 package aio
 
+import "strconv"
+
 // Option configures a Context made by NewContext.
 type Option func(*config)
 
 type config struct {
 	manual bool
+	full   FullPolicy
 }
 
 // Manual selects manual reaping: completions are collected by calling
-// GetEvents, and no goroutine of the package's runs for the Context.
-//
-// In this version every Context reaps this way, so the option changes
-// nothing yet. A completion stream (a channel of Events fed through Go's
-// netpoller) is to become the default; code that reaps with GetEvents
-// should pass Manual now so that it keeps working unchanged then.
+// GetEvents, as with io_getevents, and the Context runs no goroutine and
+// has no Events channel. Without it a Context delivers completions on
+// Events (stream mode).
 func Manual() Option { return func(c *config) { c.manual = true } }
+
+// FullPolicy says what Submit does when the Context has no room for a
+// Block: every slot is in flight or, in stream mode, held by an event not
+// yet read from Events.
+type FullPolicy int
+
+const (
+	// FullWait makes Submit submit what fits and wait for room for the
+	// rest (SubmitContext bounds the wait). The default in stream mode.
+	FullWait FullPolicy = iota + 1
+	// FullError makes Submit submit what fits and return an error
+	// wrapping ErrFull for the rest. The default in manual mode, where
+	// room comes only from the caller's own GetEvents.
+	FullError
+)
+
+func (p FullPolicy) String() string {
+	switch p {
+	case FullWait:
+		return "FullWait"
+	case FullError:
+		return "FullError"
+	}
+	return "FullPolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// WhenFull sets the Context's FullPolicy.
+func WhenFull(p FullPolicy) Option { return func(c *config) { c.full = p } }

@@ -12,17 +12,21 @@ import (
 // addresses of Go buffers handed to the kernel. Each is pinned before its
 // address is taken and unpinned only once the kernel is done with it.
 
-// prepare pins b's buffers and fills r, a descriptor in C memory, for slot.
+// prepare pins b's buffers and fills r, a descriptor in C memory, for b's
+// slot. streamFD, unless 0, is the eventfd to signal in place of b's own.
 // b must be claimed for submission (owner set) and stays pinned until
 // release.
-func (b *Block) prepare(r *aiocore.Req, slot uint32) {
+func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
 	*r = aiocore.Req{
-		Slot:    slot,
+		Slot:    b.slot,
 		Opcode:  uint16(b.cmd),
 		Ioprio:  b.ioprio,
 		Fd:      b.fd,
 		Resfd:   b.resfd,
 		RWFlags: uint32(b.rwFlags),
+	}
+	if streamFD > 0 {
+		r.Resfd = streamFD
 	}
 	switch b.cmd {
 	case CmdRead, CmdWrite:
@@ -59,5 +63,19 @@ func (b *Block) pin(p []byte) uint64 {
 func (b *Block) release() {
 	b.submitted, b.cancelPending, b.cancelled = false, false, false
 	b.pinner.Unpin()
+	b.owner.Store(nil)
+}
+
+// complete hands the event of a Block set with SetWait to Block.Wait and
+// makes the Block idle: unpinned, then the token, then owner cleared, so
+// that whoever sees the Block idle finds the token already sent.
+func (b *Block) complete(ev Event) {
+	b.submitted, b.cancelPending, b.cancelled = false, false, false
+	b.pinner.Unpin()
+	b.ev = ev
+	select {
+	case b.waitCh <- struct{}{}:
+	default: // a token not taken before Submit was cleared then
+	}
 	b.owner.Store(nil)
 }

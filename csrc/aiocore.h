@@ -14,8 +14,10 @@
  *    negative errno on failure; none reads or changes the global errno;
  *  - there is no global state: contexts are independent;
  *  - a context is not thread-safe as a whole, but submission (aioc_reqs,
- *    aioc_submit, aioc_cancel) and reaping (aioc_events, aioc_getevents) use
- *    disjoint memory, so one thread may submit while another reaps;
+ *    aioc_submit, aioc_cancel) and reaping (aioc_events, aioc_reap,
+ *    aioc_getevents) use disjoint memory, so one thread may submit while
+ *    another reaps; a second thread reaping at the same time is refused
+ *    with -EBUSY rather than corrupting the ring;
  *  - the core does not track which slots are in flight: the caller owns that
  *    bookkeeping, and must give each request of a batch its own slot (two
  *    requests on one slot share its iocb: the later is submitted twice).
@@ -147,15 +149,58 @@ int aioc_prep(void *iocb, const struct aioc_req *req);
 int aioc_submit(struct aioc_ctx *ctx, uint32_t n, uint32_t *submitted);
 
 /*
+ * aioc_reap reaps between min and max events (max at most nslots) into the
+ * array aioc_events returns: first from the completion ring in user space,
+ * with no system call, then, if that gave fewer than min, with io_getevents
+ * for the rest, waiting as aioc_getevents does. When the ring is in use and
+ * min is 0, an empty ring returns 0 at once (io_getevents would read the
+ * same ring). When the ring is not in use (see aioc_use_ring) it is
+ * io_getevents alone. Returns the number of events reaped or a negative
+ * errno: -EBUSY if another thread is reaping the same context (one reader
+ * at a time, for the ring and io_getevents alike).
+ */
+int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+	      int64_t timeout_ns);
+
+/*
  * aioc_getevents reaps between min and max events (max at most nslots) into
- * the array aioc_events returns, with io_getevents. timeout_ns < 0 waits
- * without limit, 0 only collects what has completed, > 0 waits at most that
- * long. EINTR is retried with the time that remains. Returns the number of
- * events reaped (possibly fewer than min when the timeout expires) or a
- * negative errno.
+ * the array aioc_events returns, with io_getevents only. timeout_ns < 0
+ * waits without limit, 0 only collects what has completed, > 0 waits at
+ * most that long. EINTR is retried with the time that remains. Returns the
+ * number of events reaped (possibly fewer than min when the timeout
+ * expires) or a negative errno; -EBUSY as aioc_reap.
  */
 int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 		   int64_t timeout_ns);
+
+/*
+ * aioc_use_ring turns reaping from the ring in user space on (on != 0) or
+ * off, for tests and for measuring the two paths. A new context uses the
+ * ring when its header is the layout this code knows (magic 0xa10a10a1, no
+ * incompatible features, a 32-byte header). Returns 0, -EOPNOTSUPP to turn
+ * on a ring that is not usable, or -EBUSY while another thread reaps.
+ */
+int aioc_use_ring(struct aioc_ctx *ctx, int on);
+
+/* aioc_ring_nr returns the ring's size in events (its own nr field, larger
+ * than nslots), or 0 when the ring is not usable. */
+uint32_t aioc_ring_nr(const struct aioc_ctx *ctx);
+
+/*
+ * Counters since aioc_create. Submission and reaping each update their own;
+ * any thread may read them at any time (each field is read atomically, the
+ * set is not a snapshot).
+ */
+struct aioc_stats {
+	uint64_t submit_calls;	   /* io_submit system calls */
+	uint64_t submitted;	   /* requests io_submit accepted */
+	uint64_t ring_events;	   /* events read from the ring in user space */
+	uint64_t getevents_calls;  /* io_getevents system calls */
+	uint64_t getevents_events; /* events io_getevents returned */
+};
+
+/* aioc_stats copies the context's counters into *out. */
+void aioc_stats(const struct aioc_ctx *ctx, struct aioc_stats *out);
 
 /*
  * aioc_cancel asks the kernel to cancel the request submitted from slot.

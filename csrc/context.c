@@ -17,6 +17,7 @@ int aioc_create(struct aioc_ctx **out, uint32_t nslots)
 		return -ENOMEM;
 	}
 	ctx->nslots = nslots;
+	atomic_flag_clear(&ctx->reaping);
 	ctx->iocbs = calloc(nslots, sizeof(*ctx->iocbs));
 	ctx->queue = calloc(nslots, sizeof(*ctx->queue));
 	ctx->reqs = calloc(nslots, sizeof(*ctx->reqs));
@@ -35,6 +36,7 @@ int aioc_create(struct aioc_ctx **out, uint32_t nslots)
 		aioc_destroy(ctx);
 		return ret;
 	}
+	aioc_ring_attach(ctx);
 	*out = ctx;
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <libaio.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,34 @@ _Static_assert(offsetof(struct aioc_event, res) ==
 	       "aioc_event.res must match io_event.res");
 _Static_assert(sizeof(struct iocb) == 64, "struct iocb must be 64 bytes");
 
+/*
+ * The header of the kernel's completion ring (struct aio_ring in fs/aio.c),
+ * mapped at the context id io_setup returns. The kernel writes tail after
+ * the events before it; the reader writes head. nr io_events follow the
+ * header, header_length bytes from its start.
+ */
+struct aioc_ring {
+	unsigned id;
+	unsigned nr;
+	unsigned head;
+	unsigned tail;
+	unsigned magic;
+	unsigned compat_features;
+	unsigned incompat_features;
+	unsigned header_length;
+};
+
+#define AIOC_RING_MAGIC 0xa10a10a1u
+
+/* Counters; each is written by one side (submit or reap) and read by any. */
+struct aioc_counters {
+	_Atomic uint64_t submit_calls;
+	_Atomic uint64_t submitted;
+	_Atomic uint64_t ring_events;
+	_Atomic uint64_t getevents_calls;
+	_Atomic uint64_t getevents_events;
+};
+
 struct aioc_ctx {
 	io_context_t kctx;	   /* kernel context; the ring's address */
 	uint32_t nslots;	   /* requests that may be in flight */
@@ -38,6 +67,19 @@ struct aioc_ctx {
 	struct iocb **queue;	   /* nslots pointers handed to io_submit */
 	struct aioc_req *reqs;	   /* nslots caller-filled descriptors */
 	struct aioc_event *events; /* nslots reaped events */
+	struct aioc_ring *ring;	   /* the ring, or NULL if not usable */
+	uint32_t ring_nr;	   /* the ring's nr, read once; 0 if no ring */
+	int use_ring;		   /* reap from ring (aioc_use_ring) */
+	int ring_broken;	   /* head or tail was found out of range */
+	atomic_flag reaping;	   /* set while one reaper is at work */
+	struct aioc_counters count;
 };
+
+/* Called by ring.c's aioc_create hook: checks and records the ring. */
+void aioc_ring_attach(struct aioc_ctx *ctx);
+/* The io_getevents loop shared by aioc_getevents and aioc_reap; the caller
+ * holds ctx->reaping. */
+int aioc_getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+			int64_t timeout_ns, struct aioc_event *dst);
 
 #endif /* AIOCORE_INTERNAL_H */

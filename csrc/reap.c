@@ -19,14 +19,9 @@ static struct timespec ns_to_timespec(int64_t ns)
 	return ts;
 }
 
-int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
-		   int64_t timeout_ns)
+int aioc_getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+			int64_t timeout_ns, struct aioc_event *dst)
 {
-	if (max > ctx->nslots || min > max)
-		return -EINVAL;
-	if (max == 0)
-		return 0;
-
 	struct timespec ts;
 	struct timespec *tsp = NULL;
 	int64_t deadline = 0;
@@ -40,8 +35,14 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 	}
 
 	for (;;) {
+		atomic_fetch_add_explicit(&ctx->count.getevents_calls, 1,
+					  memory_order_relaxed);
 		int ret = io_getevents(ctx->kctx, (long)min, (long)max,
-				       (struct io_event *)ctx->events, tsp);
+				       (struct io_event *)dst, tsp);
+		if (ret >= 0)
+			atomic_fetch_add_explicit(&ctx->count.getevents_events,
+						  (uint64_t)ret,
+						  memory_order_relaxed);
 		if (ret != -EINTR)
 			return ret;
 		/* A signal cut the wait short: wait only for what is left. */
@@ -50,6 +51,21 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 			ts = ns_to_timespec(left > 0 ? left : 0);
 		}
 	}
+}
+
+int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+		   int64_t timeout_ns)
+{
+	if (max > ctx->nslots || min > max)
+		return -EINVAL;
+	if (max == 0)
+		return 0;
+	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
+					      memory_order_acquire))
+		return -EBUSY;
+	int ret = aioc_getevents_into(ctx, min, max, timeout_ns, ctx->events);
+	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	return ret;
 }
 
 int aioc_cancel(struct aioc_ctx *ctx, uint32_t slot)

@@ -23,6 +23,12 @@ int aioc_submit(struct aioc_ctx *ctx, uint32_t n, uint32_t *submitted)
 	while (done < n) {
 		int ret = io_submit(ctx->kctx, (long)(n - done),
 				    ctx->queue + done);
+		atomic_fetch_add_explicit(&ctx->count.submit_calls, 1,
+					  memory_order_relaxed);
+		if (ret > 0)
+			atomic_fetch_add_explicit(&ctx->count.submitted,
+						  (uint64_t)ret,
+						  memory_order_relaxed);
 		if (ret == -EINTR)
 			continue;
 		if (ret < 0) {

@@ -3,16 +3,20 @@
  * depth, the C reference for the Go benchmarks.
  *
  *   aiocore-bench -f FILE [-d DEPTH] [-b BLOCKSIZE] [-t SECONDS | -n IOS]
- *                 [-s SIZE] [-B]
+ *                 [-s SIZE] [-B] [-G]
  *
  * Reads are O_DIRECT (or buffered with -B), blocksize-aligned, at offsets
  * from a xorshift generator. The first depth requests go in with one
- * aioc_submit; then each round reaps between 1 and depth events and
- * resubmits as many new reads with one aioc_submit. The last line of
+ * aioc_submit; then each round reaps between 1 and depth events with
+ * aioc_reap (from the completion ring in user space, io_getevents only to
+ * wait; with -G the ring is off and every reap is an io_getevents call)
+ * and resubmits as many new reads with one aioc_submit. The last line of
  * output is machine-readable:
  *
  *   aiocore-bench: depth=32 bs=4096 ios=123456 seconds=5.001 iops=24686
- *   cpu_us_per_io=6.21 direct=1   (on one line)
+ *   cpu_us_per_io=6.21 direct=1 ring_events=120000 getevents_calls=3456
+ *   (on one line; the last two are aioc_stats counters: events reaped from
+ *   the ring, and io_getevents calls)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +43,7 @@ struct opts {
 	uint64_t ios; /* 0: run for seconds */
 	uint64_t size;
 	int direct;
+	int ring; /* reap from the ring (-G: 0) */
 };
 
 static _Noreturn void die(const char *fmt, ...)
@@ -61,7 +66,7 @@ static _Noreturn void usage(const char *why)
 		fprintf(stderr, PROG ": %s\n", why);
 	fprintf(stderr,
 		"usage: " PROG " -f FILE [-d DEPTH] [-b BLOCKSIZE] "
-		"[-t SECONDS | -n IOS] [-s SIZE] [-B]\n"
+		"[-t SECONDS | -n IOS] [-s SIZE] [-B] [-G]\n"
 		"  -f FILE       file to read (created by -s if missing)\n"
 		"  -d DEPTH      requests in flight (default 32)\n"
 		"  -b BLOCKSIZE  bytes per read (default 4096; K/M/G)\n"
@@ -69,7 +74,9 @@ static _Noreturn void usage(const char *why)
 		"  -n IOS        run this many reads instead\n"
 		"  -s SIZE       first extend FILE with data to SIZE bytes "
 		"(K/M/G)\n"
-		"  -B            buffered reads (no O_DIRECT)\n");
+		"  -B            buffered reads (no O_DIRECT)\n"
+		"  -G            reap with io_getevents only (completion "
+		"ring off)\n");
 	exit(2);
 }
 
@@ -114,10 +121,11 @@ static struct opts parse_args(int argc, char **argv)
 		.bs = 4096,
 		.seconds = 5,
 		.direct = 1,
+		.ring = 1,
 	};
 	int have_t = 0;
 	int c;
-	while ((c = getopt(argc, argv, "f:d:b:t:n:s:Bh")) != -1) {
+	while ((c = getopt(argc, argv, "f:d:b:t:n:s:BGh")) != -1) {
 		char *end;
 		switch (c) {
 		case 'f':
@@ -151,6 +159,9 @@ static struct opts parse_args(int argc, char **argv)
 			break;
 		case 'B':
 			o.direct = 0;
+			break;
+		case 'G':
+			o.ring = 0;
 			break;
 		case 'h':
 			usage(NULL);
@@ -294,6 +305,11 @@ int main(int argc, char **argv)
 	int ret = aioc_create(&r.ctx, o.depth);
 	if (ret < 0)
 		die("aioc_create(%u): %s", o.depth, strerror(-ret));
+	if (!o.ring) {
+		ret = aioc_use_ring(r.ctx, 0);
+		if (ret < 0)
+			die("aioc_use_ring: %s", strerror(-ret));
+	}
 	void *bufs = NULL;
 	if (posix_memalign(&bufs, 4096, (size_t)(o.depth * o.bs)) != 0)
 		die("out of memory for %u buffers of %" PRIu64 " bytes",
@@ -320,9 +336,9 @@ int main(int argc, char **argv)
 	issued = n;
 
 	while (completed < issued) {
-		int got = aioc_getevents(r.ctx, 1, o.depth, -1);
+		int got = aioc_reap(r.ctx, 1, o.depth, -1);
 		if (got < 0)
-			die("aioc_getevents: %s", strerror(-got));
+			die("aioc_reap: %s", strerror(-got));
 		uint32_t nfree = 0;
 		for (int k = 0; k < got; k++) {
 			const struct aioc_event *ev = &events[k];
@@ -357,6 +373,8 @@ int main(int argc, char **argv)
 	}
 	double secs = now_s() - t0;
 	double cpu = cpu_s() - cpu0;
+	struct aioc_stats stats;
+	aioc_stats(r.ctx, &stats);
 
 	ret = aioc_destroy(r.ctx);
 	if (ret < 0)
@@ -370,11 +388,16 @@ int main(int argc, char **argv)
 	double cpu_us = cpu * 1e6 / (double)completed;
 	printf(PROG ": %s: %" PRIu64 " %s reads of %" PRIu64
 		    " B at depth %u in %.3f s: %.0f IOPS, %.1f MiB/s, "
-		    "%.2f us CPU per read\n",
+		    "%.2f us CPU per read; %" PRIu64 " events from the ring, "
+		    "%" PRIu64 " io_getevents calls%s\n",
 	       o.file, completed, o.direct ? "O_DIRECT" : "buffered", o.bs,
-	       o.depth, secs, iops, iops * (double)o.bs / (1 << 20), cpu_us);
+	       o.depth, secs, iops, iops * (double)o.bs / (1 << 20), cpu_us,
+	       stats.ring_events, stats.getevents_calls,
+	       o.ring ? "" : " (ring off)");
 	printf(PROG ": depth=%u bs=%" PRIu64 " ios=%" PRIu64
-		    " seconds=%.3f iops=%.0f cpu_us_per_io=%.2f direct=%d\n",
-	       o.depth, o.bs, completed, secs, iops, cpu_us, o.direct);
+		    " seconds=%.3f iops=%.0f cpu_us_per_io=%.2f direct=%d"
+		    " ring_events=%" PRIu64 " getevents_calls=%" PRIu64 "\n",
+	       o.depth, o.bs, completed, secs, iops, cpu_us, o.direct,
+	       stats.ring_events, stats.getevents_calls);
 	return 0;
 }

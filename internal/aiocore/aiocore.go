@@ -143,14 +143,54 @@ func (x *Ctx) Submit(n int) (int, syscall.Errno) {
 	return int(*x.done), errno(r)
 }
 
-// GetEvents reaps between min and max events into Events()
-// (aioc_getevents). A negative timeout waits without limit.
+// GetEvents reaps between min and max events into Events() with
+// io_getevents only (aioc_getevents). A negative timeout waits without
+// limit.
 func (x *Ctx) GetEvents(min, max int, timeout time.Duration) (int, syscall.Errno) {
-	r := C.aioc_getevents(x.c, C.uint32_t(min), C.uint32_t(max), C.int64_t(timeout))
-	if r < 0 {
-		return 0, syscall.Errno(-r)
+	return count(C.aioc_getevents(x.c, C.uint32_t(min), C.uint32_t(max), C.int64_t(timeout)))
+}
+
+// Reap reaps between min and max events into Events(), from the ring in
+// user space first, then with io_getevents (aioc_reap). A negative timeout
+// waits without limit. EBUSY means another goroutine is reaping.
+func (x *Ctx) Reap(min, max int, timeout time.Duration) (int, syscall.Errno) {
+	return count(C.aioc_reap(x.c, C.uint32_t(min), C.uint32_t(max), C.int64_t(timeout)))
+}
+
+// UseRing turns reaping from the ring in user space on or off
+// (aioc_use_ring).
+func (x *Ctx) UseRing(on bool) syscall.Errno {
+	v := C.int(0)
+	if on {
+		v = 1
 	}
-	return int(r), 0
+	return errno(C.aioc_use_ring(x.c, v))
+}
+
+// RingNr returns the ring's size in events, or 0 if it is not usable
+// (aioc_ring_nr).
+func (x *Ctx) RingNr() int { return int(C.aioc_ring_nr(x.c)) }
+
+// Stats mirrors struct aioc_stats: the context's counters.
+type Stats struct {
+	SubmitCalls     uint64 // io_submit system calls
+	Submitted       uint64 // requests io_submit accepted
+	RingEvents      uint64 // events read from the ring in user space
+	GetEventsCalls  uint64 // io_getevents system calls
+	GetEventsEvents uint64 // events io_getevents returned
+}
+
+// Stats returns the context's counters (aioc_stats).
+func (x *Ctx) Stats() Stats {
+	var s C.struct_aioc_stats
+	C.aioc_stats(x.c, &s)
+	return Stats{
+		SubmitCalls:     uint64(s.submit_calls),
+		Submitted:       uint64(s.submitted),
+		RingEvents:      uint64(s.ring_events),
+		GetEventsCalls:  uint64(s.getevents_calls),
+		GetEventsEvents: uint64(s.getevents_events),
+	}
 }
 
 // Cancel asks the kernel to cancel the request in slot (aioc_cancel).
@@ -170,6 +210,13 @@ func GetDioAlign(fd int) (DioAlign, syscall.Errno) {
 	var a C.struct_aioc_dio_align
 	r := C.aioc_dio_align(C.int(fd), &a)
 	return DioAlign{uint32(a.mem), uint32(a.offset), uint32(a.read_offset)}, errno(r)
+}
+
+func count(r C.int) (int, syscall.Errno) {
+	if r < 0 {
+		return 0, syscall.Errno(-r)
+	}
+	return int(r), 0
 }
 
 func errno(r C.int) syscall.Errno {

@@ -5,4 +5,5 @@
 #include "context.c"
 #include "prep.c"
 #include "reap.c"
+#include "ring.c"
 #include "submit.c"

@@ -1,0 +1,148 @@
+/*
+ * Reaping completions from the kernel's completion ring in user space,
+ * falling back to io_getevents; and the context's counters.
+ *
+ * The ring is the memory io_setup maps at the context id. The kernel appends
+ * an event, then publishes it by advancing tail (after a write barrier),
+ * then signals the request's eventfd, if any. A reader copies the events
+ * between head and tail and publishes its progress by advancing head; the
+ * kernel reads head back to reuse the space. io_getevents does the same
+ * under a kernel lock the user-space reader does not take, so the two must
+ * never run at once on one ring: ctx->reaping keeps them apart.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+void aioc_ring_attach(struct aioc_ctx *ctx)
+{
+	struct aioc_ring *ring = (struct aioc_ring *)ctx->kctx;
+	ctx->ring = NULL;
+	ctx->ring_nr = 0;
+	ctx->use_ring = 0;
+	/*
+	 * Use the ring only if it is the layout this code knows: the magic
+	 * word, no incompatible features, the header length, and room for
+	 * at least the events asked for (the kernel rounds nr up).
+	 */
+	if (ring == NULL || ring->magic != AIOC_RING_MAGIC ||
+	    ring->incompat_features != 0 ||
+	    ring->header_length != sizeof(struct aioc_ring) ||
+	    ring->nr <= ctx->nslots)
+		return;
+	ctx->ring = ring;
+	ctx->ring_nr = ring->nr;
+	ctx->use_ring = 1;
+}
+
+/*
+ * Copies up to max events from the ring to dst. Returns the count, or -1
+ * if head or tail is out of range (the ring is then left alone for good).
+ */
+static int ring_take(struct aioc_ctx *ctx, uint32_t max, struct aioc_event *dst)
+{
+	struct aioc_ring *ring = ctx->ring;
+	/* The kernel never changes nr; a copy cannot be corrupted by a
+	 * stray user write to the ring. */
+	const uint32_t nr = ctx->ring_nr;
+	/* Only this reader and io_getevents (kept apart) write head. */
+	uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+	/* Acquire: the events before tail are visible once tail is. */
+	uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+	if (head >= nr || tail >= nr)
+		return -1;
+	uint32_t avail = tail >= head ? tail - head : nr - head + tail;
+	uint32_t n = avail < max ? avail : max;
+	if (n == 0)
+		return 0;
+
+	/* The events follow the header, whose length aioc_ring_attach
+	 * checked: like nr, it is not read again from the ring. */
+	const struct aioc_event *ev = (const struct aioc_event *)(ring + 1);
+	/* The events from head to the end, then any from the start. */
+	uint32_t first = nr - head < n ? nr - head : n;
+	memcpy(dst, ev + head, first * sizeof(*ev));
+	memcpy(dst + first, ev, (n - first) * sizeof(*ev));
+
+	/* Release: the copies are done before the kernel may reuse space. */
+	__atomic_store_n(&ring->head, (head + n) % nr, __ATOMIC_RELEASE);
+	atomic_fetch_add_explicit(&ctx->count.ring_events, n,
+				  memory_order_relaxed);
+	return (int)n;
+}
+
+int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+	      int64_t timeout_ns)
+{
+	if (max > ctx->nslots || min > max)
+		return -EINVAL;
+	if (max == 0)
+		return 0;
+	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
+					      memory_order_acquire))
+		return -EBUSY;
+
+	int got = 0;
+	if (ctx->use_ring) {
+		got = ring_take(ctx, max, ctx->events);
+		if (got < 0) {
+			ctx->use_ring = 0;
+			ctx->ring_broken = 1;
+			got = 0;
+		}
+	}
+	int ret = got;
+	/*
+	 * An empty ring means nothing has completed: io_getevents reads the
+	 * same ring, so it is called only to wait for more, or when the ring
+	 * is not in use.
+	 */
+	if ((uint32_t)got < min || (!ctx->use_ring && got == 0)) {
+		ret = aioc_getevents_into(ctx, min - (uint32_t)got,
+					  max - (uint32_t)got, timeout_ns,
+					  ctx->events + got);
+		if (ret >= 0)
+			ret += got;
+		else if (got > 0)
+			ret = got; /* keep what the ring gave; the error recurs
+				    */
+	}
+	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	return ret;
+}
+
+int aioc_use_ring(struct aioc_ctx *ctx, int on)
+{
+	if (on && ctx->ring == NULL)
+		return -EOPNOTSUPP;
+	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
+					      memory_order_acquire))
+		return -EBUSY;
+	int ret = 0;
+	if (on && ctx->ring_broken)
+		ret = -EOPNOTSUPP;
+	else
+		ctx->use_ring = on != 0;
+	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	return ret;
+}
+
+uint32_t aioc_ring_nr(const struct aioc_ctx *ctx)
+{
+	return ctx->ring_nr;
+}
+
+void aioc_stats(const struct aioc_ctx *ctx, struct aioc_stats *out)
+{
+	const struct aioc_counters *c = &ctx->count;
+	out->submit_calls =
+		atomic_load_explicit(&c->submit_calls, memory_order_relaxed);
+	out->submitted =
+		atomic_load_explicit(&c->submitted, memory_order_relaxed);
+	out->ring_events =
+		atomic_load_explicit(&c->ring_events, memory_order_relaxed);
+	out->getevents_calls =
+		atomic_load_explicit(&c->getevents_calls, memory_order_relaxed);
+	out->getevents_events = atomic_load_explicit(&c->getevents_events,
+						     memory_order_relaxed);
+}

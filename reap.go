@@ -1,0 +1,156 @@
+//go:build linux && cgo
+
+package aio
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// reapSlice bounds each io_getevents wait inside GetEvents, so that a
+// waiting GetEvents notices Close, and lets other reapers in, within that
+// time. The kernel context must not be destroyed while a thread may be about
+// to enter io_getevents on it: its id could be reused by a new context at
+// once.
+const reapSlice = 50 * time.Millisecond
+
+// GetEvents waits for at least minNr and returns at most maxNr completions,
+// on a Manual Context. It reads the kernel's completion ring in user space
+// first and calls io_getevents only to wait for more. A negative timeout
+// waits without limit, zero only collects what has already completed; when
+// the timeout expires GetEvents returns what it has, possibly fewer than
+// minNr, and no error. maxNr is capped at Cap(); minNr must not exceed it.
+//
+// Each returned Event's Block is idle again. Concurrent calls take turns,
+// each for at most 50 ms at a time; with a zero timeout GetEvents does not
+// wait for its turn and returns nothing if another call is reaping. A
+// waiting GetEvents enters the kernel every 50 ms, and returns within that
+// time of Close, with the events it had collected or ErrClosed.
+//
+// On a stream-mode Context, which reaps by itself, GetEvents returns
+// ErrWrongMode: read Events instead.
+func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {
+	defer runtime.KeepAlive(c)
+	s := c.s
+	if !s.manual {
+		return nil, opError("io_getevents", ErrWrongMode,
+			"the Context delivers completions on Events; make it with the Manual option to reap with GetEvents")
+	}
+	if minNr < 0 || maxNr < minNr || minNr > len(s.slots) {
+		return nil, opError("GetEvents", syscall.EINVAL,
+			fmt.Sprintf("min %d, max %d with %d slots", minNr, maxNr, len(s.slots)))
+	}
+	maxNr = min(maxNr, len(s.slots))
+	var out []Event
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		var err error
+		out, err = s.reap(out, max(minNr-len(out), 0), maxNr-len(out), deadline, timeout == 0)
+		if err != nil || len(out) >= minNr || len(out) == maxNr ||
+			(timeout >= 0 && !time.Now().Before(deadline)) {
+			return out, err
+		}
+	}
+}
+
+// reap takes a turn at the kernel's event ring: what the ring holds, then
+// if that is too few, one io_getevents call that waits at most reapSlice,
+// and not past deadline (unless it is zero), appending to out. With poll
+// set it does not queue for its turn.
+func (s *state) reap(out []Event, minNr, maxNr int, deadline time.Time, poll bool) ([]Event, error) {
+	if poll {
+		if !s.reapMu.TryLock() {
+			return out, nil
+		}
+	} else {
+		s.reapMu.Lock()
+	}
+	defer s.reapMu.Unlock()
+	s.mu.Lock()
+	closed := s.core == nil || s.closed
+	s.mu.Unlock()
+	if closed {
+		if len(out) > 0 {
+			return out, nil
+		}
+		return nil, opError("io_getevents", ErrClosed, "")
+	}
+	// The wait is reckoned now that it is this call's turn.
+	wait := reapSlice
+	if !deadline.IsZero() {
+		wait = min(wait, max(time.Until(deadline), 0))
+	}
+	n, e := s.core.Reap(minNr, maxNr, wait)
+	if e != 0 {
+		return out, opError("io_getevents", e, "")
+	}
+	return s.collect(out, n)
+}
+
+// collect takes the n events in the core's event array: it frees their
+// slots, makes their Blocks idle, hands each event of a Block set with
+// SetWait to the Block, and appends the others to out. The caller holds
+// reapMu.
+func (s *state) collect(out []Event, n int) ([]Event, error) {
+	if n == 0 {
+		return out, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	for _, ev := range s.core.Events()[:n] {
+		slot := ev.Data
+		if slot >= uint64(len(s.slots)) || s.slots[slot] == nil {
+			// Only a kernel or core bug can get here; the other
+			// events are still delivered.
+			err = opError("io_getevents", errors.New("event for an idle slot"), fmt.Sprint("slot ", slot))
+			continue
+		}
+		b := s.slots[slot]
+		s.slots[slot] = nil
+		s.free = append(s.free, uint32(slot))
+		s.inflight--
+		res := ev.Res
+		if b.cancelled && b.cmd == CmdPoll && res == 0 {
+			// The kernel completes a cancelled poll with an empty
+			// mask; a poll that really fired always has a bit set.
+			res = -int64(syscall.ECANCELED)
+		}
+		e := Event{Block: b, Res: res, Res2: ev.Res2}
+		if b.wait {
+			b.complete(e)
+			continue
+		}
+		b.release()
+		out = append(out, e)
+	}
+	s.signalRoom()
+	s.checkIdle()
+	return out, err
+}
+
+// reapOnce delivers what the ring holds, in stream mode, and returns how
+// many events it reaped. The caller holds reapMu.
+func (s *state) reapOnce() int {
+	// Reap fails only on a context that is not live, or a second
+	// reaper: neither can happen under reapMu before Close. The next
+	// wakeup would try again.
+	n, e := s.core.Reap(0, len(s.slots), 0)
+	if e != 0 {
+		return 0
+	}
+	// An event for an idle slot (a core bug) is dropped; the rest are
+	// delivered.
+	s.batch, _ = s.collect(s.batch[:0], n)
+	for _, ev := range s.batch {
+		s.events <- ev // never blocks: see room
+	}
+	clear(s.batch)
+	return n
+}

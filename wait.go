@@ -1,0 +1,80 @@
+package aio
+
+import "context"
+
+// SetWait chooses where the Block's completion goes on a stream-mode
+// Context: with wait true, to Block.Wait, and not to the Context's Events
+// channel; with wait false (the default), to Events. A Manual Context
+// refuses a Block set to wait (ErrWrongMode): its completions all come from
+// GetEvents.
+func (b *Block) SetWait(wait bool) error {
+	if err := b.idle(); err != nil {
+		return err
+	}
+	if wait && b.waitCh == nil {
+		b.waitCh = make(chan struct{}, 1) // kept for every later use
+	}
+	b.wait = wait
+	return nil
+}
+
+// Waits reports whether the Block's completion goes to Wait (SetWait).
+func (b *Block) Waits() bool { return b.wait }
+
+// clearWait drops a token left by an earlier completion that was never
+// waited for, as the Block is submitted again. It is idle until then, so
+// that completion's token is already in waitCh.
+func (b *Block) clearWait() {
+	select {
+	case <-b.waitCh:
+	default:
+	}
+}
+
+// Wait waits for the completion of a Block set with SetWait and submitted,
+// and returns its Event; the Block is idle again. If ctx is done first,
+// Wait returns ctx.Err(): the I/O stays in flight, owned by the kernel, with
+// its buffers pinned, and Wait may be called again to collect its event. A
+// completion that is never waited for is dropped when the Block is
+// submitted again.
+//
+// Wait returns ErrNotInFlight for a Block that is not set to wait, or that
+// has no event to collect: never submitted, or already collected.
+//
+// Like the rest of a Block, Wait is for one goroutine at a time.
+func (b *Block) Wait(ctx context.Context) (Event, error) {
+	if !b.wait {
+		return Event{}, opError("wait", ErrNotInFlight, "the Block is not set to wait (SetWait)")
+	}
+	select {
+	case <-b.waitCh:
+		return b.take(), nil
+	default:
+	}
+	if b.owner.Load() == nil {
+		// Idle: its token, if any, was sent before owner was cleared.
+		select {
+		case <-b.waitCh:
+			return b.take(), nil
+		default:
+			return Event{}, opError("wait", ErrNotInFlight, "no event to collect")
+		}
+	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case <-b.waitCh:
+		return b.take(), nil
+	case <-done:
+		return Event{}, ctx.Err()
+	}
+}
+
+// take returns the event Wait collects, keeping no reference to it.
+func (b *Block) take() Event {
+	ev := b.ev
+	b.ev = Event{}
+	return ev
+}
