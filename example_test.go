@@ -3,6 +3,7 @@
 package aio_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"os"
@@ -11,8 +12,91 @@ import (
 	"github.com/linuxaio/aio"
 )
 
-// Write a file and read it back, with one batch of writes and one read.
+// Read a file in chunks with many reads in flight, ranging over the
+// completion stream.
 func Example() {
+	f, err := os.CreateTemp("", "aio-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("kernel AIO delivers every completion on one channel")
+
+	ctx, err := aio.NewContext(16)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Eight reads of 8 bytes, one Submit (one io_submit).
+	var blocks []*aio.Block
+	for off := int64(0); off < 64; off += 8 {
+		blocks = append(blocks, aio.NewRead(f, make([]byte, 8), off))
+	}
+	if _, err := ctx.Submit(blocks...); err != nil {
+		log.Fatal(err)
+	}
+	// Close waits for the I/O, then closes Events: the loop ends after
+	// the last event.
+	go ctx.Close()
+
+	chunks := make(map[int64]string)
+	for ev := range ctx.Events() {
+		if err := ev.Err(); err != nil {
+			log.Fatal(err)
+		}
+		chunks[ev.Block.Offset()] = string(ev.Block.Buffer()[:ev.N()])
+	}
+	for off := int64(0); off < 64; off += 8 {
+		fmt.Print(chunks[off])
+	}
+	fmt.Println()
+	// Output:
+	// kernel AIO delivers every completion on one channel
+}
+
+// Submit one Block and wait for it alone, with a deadline, instead of
+// reading the shared stream.
+func ExampleBlock_Wait() {
+	r, w, err := os.Pipe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+
+	ctx, err := aio.NewContext(4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+
+	readable := aio.NewPoll(r, aio.PollIn)
+	readable.SetWait(true) // its event goes to Wait, not to Events
+	if _, err := ctx.Submit(readable); err != nil {
+		log.Fatal(err)
+	}
+
+	deadline, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = readable.Wait(deadline)
+	fmt.Println("before any write:", err)
+
+	// The poll is still in flight: wait again once there is data.
+	w.Write([]byte("x"))
+	ev, err := readable.Wait(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("after a write, readable:", ev.PollEvents()&aio.PollIn != 0)
+	// Output:
+	// before any write: context deadline exceeded
+	// after a write, readable: true
+}
+
+// Reap completions by hand with GetEvents, as with io_getevents: a Manual
+// Context runs no goroutine.
+func ExampleContext_GetEvents() {
 	f, err := os.CreateTemp("", "aio-example")
 	if err != nil {
 		log.Fatal(err)
@@ -65,7 +149,7 @@ func ExampleNewPoll() {
 	defer r.Close()
 	defer w.Close()
 
-	ctx, err := aio.NewContext(4, aio.Manual())
+	ctx, err := aio.NewContext(4)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,11 +160,8 @@ func ExampleNewPoll() {
 		log.Fatal(err)
 	}
 	w.Write([]byte("wake up"))
-	evs, err := ctx.GetEvents(1, 1, time.Second)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("readable:", evs[0].PollEvents()&aio.PollIn != 0)
+	ev := <-ctx.Events()
+	fmt.Println("readable:", ev.PollEvents()&aio.PollIn != 0)
 
 	// A pipe's write end never becomes readable: cancel that poll.
 	never := aio.NewPoll(w, aio.PollIn)
@@ -88,8 +169,8 @@ func ExampleNewPoll() {
 	if err := ctx.Cancel(never); err != nil {
 		log.Fatal(err)
 	}
-	evs, _ = ctx.GetEvents(1, 1, time.Second)
-	fmt.Println("cancelled:", evs[0].Err())
+	ev = <-ctx.Events()
+	fmt.Println("cancelled:", ev.Err())
 	// Output:
 	// readable: true
 	// cancelled: operation canceled
@@ -105,7 +186,7 @@ func ExampleBlock_SetOffset() {
 	defer f.Close()
 	f.WriteString("0123456789")
 
-	ctx, err := aio.NewContext(1, aio.Manual())
+	ctx, err := aio.NewContext(1)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -117,11 +198,8 @@ func ExampleBlock_SetOffset() {
 		if _, err := ctx.Submit(b); err != nil {
 			log.Fatal(err)
 		}
-		evs, err := ctx.GetEvents(1, 1, -1)
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("%d:%s ", off, b.Buffer()[:evs[0].N()])
+		ev := <-ctx.Events()
+		fmt.Printf("%d:%s ", off, b.Buffer()[:ev.N()])
 	}
 	fmt.Println()
 	// Output:

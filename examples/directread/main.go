@@ -97,7 +97,7 @@ func readDirect(name string, depth, bs int) (Result, error) {
 	}
 	size := fi.Size()
 
-	ctx, err := aio.NewContext(depth, aio.Manual())
+	ctx, err := aio.NewContext(depth) // completions arrive on ctx.Events()
 	if err != nil {
 		return res, err
 	}
@@ -111,6 +111,7 @@ func readDirect(name string, depth, bs int) (Result, error) {
 	done := make(map[int64]*aio.Block, depth) // completed, waiting to be hashed
 	next, hashed := 0, 0                      // next chunk to submit, to hash
 	var free []*aio.Block
+	evs := make([]aio.Event, 0, depth)
 
 	cpu0, start := cpuTime(), time.Now()
 	submitFree := func() error {
@@ -135,10 +136,18 @@ func readDirect(name string, depth, bs int) (Result, error) {
 		return res, err
 	}
 	crc := uint32(0)
+	events := ctx.Events()
 	for hashed < chunks {
-		evs, err := ctx.GetEvents(1, depth, -1)
-		if err != nil {
-			return res, err
+		// Take the event that is due, and any others already there.
+		evs = append(evs[:0], <-events)
+	more:
+		for len(evs) < depth {
+			select {
+			case ev := <-events:
+				evs = append(evs, ev)
+			default:
+				break more
+			}
 		}
 		for _, ev := range evs {
 			off := ev.Block.Offset()

@@ -84,3 +84,60 @@ func TestDioAlign(t *testing.T) {
 		t.Fatalf("GetDioAlign(-1) = %+v, %v; want EBADF", a, e)
 	}
 }
+
+// One reaper at a time: while io_getevents waits on the context, reading
+// its ring from user space (Reap), another io_getevents, or turning the
+// ring off is refused with EBUSY, and the ring is left alone.
+func TestSecondReaperRefused(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	x, e := Create(4)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	defer x.Destroy()
+	if x.RingNr() <= 4 {
+		t.Fatalf("RingNr %d, want more than the 4 slots", x.RingNr())
+	}
+	x.Reqs()[0] = Req{Slot: 0, Opcode: CmdPoll, Fd: int32(r.Fd()), Resfd: -1, Buf: 1 /* POLLIN */}
+	if n, e := x.Submit(1); n != 1 || e != 0 {
+		t.Fatalf("Submit = %d, %v", n, e)
+	}
+	type result struct {
+		n int
+		e syscall.Errno
+	}
+	waiter := make(chan result, 1)
+	go func() {
+		n, e := x.GetEvents(1, 1, 10*time.Second)
+		waiter <- result{n, e}
+	}()
+	time.Sleep(100 * time.Millisecond) // the waiter is in io_getevents
+	before := x.Stats()
+	if n, e := x.Reap(0, 4, 0); e != syscall.EBUSY {
+		t.Fatalf("Reap during io_getevents = %d, %v; want EBUSY", n, e)
+	}
+	if n, e := x.GetEvents(0, 4, 0); e != syscall.EBUSY {
+		t.Fatalf("GetEvents during io_getevents = %d, %v; want EBUSY", n, e)
+	}
+	if e := x.UseRing(false); e != syscall.EBUSY {
+		t.Fatalf("UseRing during io_getevents = %v; want EBUSY", e)
+	}
+	if after := x.Stats(); after != before {
+		t.Fatalf("refused calls touched the context: %+v -> %+v", before, after)
+	}
+	w.Write([]byte{1})
+	if res := <-waiter; res.n != 1 || res.e != 0 || x.Events()[0].Data != 0 {
+		t.Fatalf("waiter: %+v", res)
+	}
+	if n, e := x.Reap(0, 4, 0); n != 0 || e != 0 {
+		t.Fatalf("Reap after the waiter = %d, %v", n, e)
+	}
+	if st := x.Stats(); st.RingEvents != 0 || st.GetEventsEvents != 1 || st.SubmitCalls != 1 || st.Submitted != 1 {
+		t.Fatalf("Stats %+v", st)
+	}
+}
