@@ -5,15 +5,23 @@
 // A Context is a kernel AIO context with a fixed number of slots. A Block is
 // one request (read, write, readv, writev, fsync, fdsync or poll) with its
 // file, buffers, offset and flags. Submit hands a batch of Blocks to the
-// kernel in one system call; GetEvents collects their completions as Events:
+// kernel in one system call, and their completions arrive as Events on the
+// Context's channel:
 //
-//	ctx, err := aio.NewContext(128, aio.Manual())
+//	ctx, err := aio.NewContext(128)
 //	...
 //	defer ctx.Close()
-//	b := aio.NewRead(f, buf, 0)
-//	if _, err := ctx.Submit(b); err != nil { ... }
-//	evs, err := ctx.GetEvents(1, 1, -1)
-//	n, err := evs[0].N(), evs[0].Err()
+//	if _, err := ctx.Submit(aio.NewRead(f, buf, 0)); err != nil { ... }
+//	for ev := range ctx.Events() {
+//		n, err := ev.N(), ev.Err()
+//		...
+//	}
+//
+// Go's network poller watches the eventfd every request signals, so an idle
+// Context holds no OS thread; completions are read from the kernel's ring in
+// user space. A Block set with SetWait completes through Block.Wait instead,
+// which takes a context.Context. A Context made with the Manual option has
+// no channel: GetEvents reaps its completions, as io_getevents does.
 //
 // # When kernel AIO is asynchronous
 //
