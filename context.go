@@ -77,7 +77,8 @@ type state struct {
 	fired      func(fd uintptr) bool
 	epEvent    [1]syscall.EpollEvent
 	efdBuf     [8]byte
-	armed      bool    // efd's registration is armed; guarded by reapMu
+	registered bool    // efd is registered with ep; guarded by reapMu
+	armed      bool    // and armed; guarded by reapMu
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}
 
