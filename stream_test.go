@@ -79,7 +79,7 @@ func TestStreamDeliversEveryBlockOnce(t *testing.T) {
 	data := pattern(64<<10, 3)
 	f := tempFile(t, data)
 	ctx := streamContext(t, 8)
-	if ctx.Events() == nil || ctx.Events() != ctx.Events() {
+	if ch1, ch2 := ctx.Events(), ctx.Events(); ch1 == nil || ch1 != ch2 {
 		t.Fatal("Events is nil or not one channel")
 	}
 	const total = 200

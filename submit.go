@@ -58,7 +58,7 @@ const (
 // I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
 	defer runtime.KeepAlive(c)
-	return c.s.submit(nil, blocks)
+	return c.s.submit(context.Background(), blocks)
 }
 
 // SubmitContext is Submit with a context.Context that bounds its wait for
@@ -152,10 +152,7 @@ func (s *state) signalRoom() {
 // waitRoom waits until room may have come free, ctx is done, or the
 // Context is closed.
 func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
-	}
+	done := ctx.Done() // nil for Submit's context.Background
 	var look <-chan time.Time
 	if !s.manual && len(s.events) > 0 {
 		t := time.NewTimer(*poll)
