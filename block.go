@@ -55,6 +55,9 @@ type Block struct {
 	ioprio  uint16
 	resfd   int32
 
+	// stamp is the last Submit call that saw the Block, to find it twice
+	// in one call.
+	stamp atomic.Uint64
 	// owner is the Context the Block is in flight on, nil when idle.
 	// Submit claims a Block by swapping nil for its Context.
 	owner atomic.Pointer[state]
@@ -64,9 +67,7 @@ type Block struct {
 	cancelPending bool   // Cancel came before that: cancel once it has
 	cancelled     bool   // io_cancel succeeded
 	pinner        runtime.Pinner
-	batch         uint64        // the Submit call that queued it
-	subResult     uint8         // what the flush did with it (subQueued, ...)
-	subErrno      syscall.Errno // why io_submit refused it
+	claim         uint64 // numbers its claims on the owner
 
 	// Per-Block waiting (SetWait): the event, and a token in waitCh once
 	// it is there. The token is sent before owner is cleared.

@@ -55,9 +55,9 @@ type state struct {
 	slots    []*Block // the Block in flight in each slot, or nil
 	free     []uint32 // free slot numbers, a stack
 	inflight int      // Blocks claimed whose events have not been reaped
-	queue    []*Block // claimed, waiting for io_submit, in order
-	spare    []*Block // the queue's other buffer, for the flush at work
-	batches  uint64   // numbers Submit calls, to tell their Blocks apart
+	queue    []queued // claimed, waiting for io_submit, in order
+	spare    []queued // the queue's other buffer, for the flush at work
+	claims   uint64   // numbers claims of Blocks, to tell them apart
 	idle     chan struct{}
 	final    aiocore.Stats // the core's counters, kept when it is destroyed
 	statsEnd bool          // final is set
@@ -77,8 +77,10 @@ type state struct {
 	fired      func(fd uintptr) bool
 	epEvent    [1]syscall.EpollEvent
 	efdBuf     [8]byte
-	registered bool    // efd is registered with ep; guarded by reapMu
-	armed      bool    // and armed; guarded by reapMu
+	registered bool // efd is registered with ep; guarded by reapMu
+	armed      bool // and armed; guarded by reapMu
+	polling    bool // pollUntilArmed runs; guarded by reapMu
+	pollers    sync.WaitGroup
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}
 
@@ -123,8 +125,9 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 	s := &state{
 		slots:    make([]*Block, maxEvents),
 		free:     make([]uint32, maxEvents),
-		queue:    make([]*Block, 0, maxEvents),
-		spare:    make([]*Block, 0, maxEvents),
+		queue:    make([]queued, 0, maxEvents),
+		spare:    make([]queued, 0, maxEvents),
+		efd:      -1,
 		manual:   cfg.manual,
 		full:     cfg.full,
 		avail:    make(chan struct{}, 1),
@@ -133,21 +136,16 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 	for i := range s.free {
 		s.free[i] = uint32(maxEvents - 1 - i) // slot 0 is taken first
 	}
-	if !s.manual {
-		if err := s.openStream(maxEvents); err != nil {
-			return nil, err
-		}
-	}
 	core, e := aiocore.Create(maxEvents)
 	if e != 0 {
-		if !s.manual {
-			s.ep.Close()
-			syscall.Close(int(s.efd))
-		}
 		return nil, opError("io_setup", e, setupHint(e, maxEvents))
 	}
 	s.core = core
 	if !s.manual {
+		if err := s.openStream(maxEvents); err != nil {
+			core.Destroy()
+			return nil, err
+		}
 		s.reaperDone = make(chan struct{})
 		go s.run()
 	}

@@ -24,6 +24,9 @@ type FullPolicy int
 const (
 	// FullWait makes Submit submit what fits and wait for room for the
 	// rest (SubmitContext bounds the wait). The default in stream mode.
+	// A goroutine that is the only reader of Events must not make Submit
+	// wait for room that only its own reading would free: keep what it
+	// submits within what it has read, or use FullError.
 	FullWait FullPolicy = iota + 1
 	// FullError makes Submit submit what fits and return an error
 	// wrapping ErrFull for the rest. The default in manual mode, where

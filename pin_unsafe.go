@@ -13,7 +13,7 @@ import (
 // address is taken and unpinned only once the kernel is done with it.
 
 // prepare pins b's buffers and fills r, a descriptor in C memory, for b's
-// slot. streamFD, unless 0, is the eventfd to signal in place of b's own.
+// slot. streamFD, unless -1, is the eventfd to signal in place of b's own.
 // b must be claimed for submission (owner set) and stays pinned until
 // release.
 func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
@@ -25,7 +25,7 @@ func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
 		Resfd:   b.resfd,
 		RWFlags: uint32(b.rwFlags),
 	}
-	if streamFD > 0 {
+	if streamFD >= 0 {
 		r.Resfd = streamFD
 	}
 	switch b.cmd {

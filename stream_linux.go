@@ -46,10 +46,15 @@ func (s *state) openStream(nslots int) error {
 	}
 	s.efd, s.epfd = int32(efd), int32(epfd)
 	s.ep = os.NewFile(uintptr(epfd), "aio-epoll") // non-blocking: on the poller
-	if s.epRC, err = s.ep.SyscallConn(); err != nil {
+	// A file the poller took supports deadlines; without the poller the
+	// stream goroutine could not wait.
+	if err = s.ep.SetReadDeadline(time.Time{}); err == nil {
+		s.epRC, err = s.ep.SyscallConn()
+	}
+	if err != nil {
 		s.ep.Close()
 		syscall.Close(int(efd))
-		return opError("epoll", err, "")
+		return opError("epoll", err, "the network poller cannot watch the stream's epoll descriptor")
 	}
 	s.fired = func(fd uintptr) bool {
 		// Take the one-shot event; none yet means wait for it.
@@ -66,6 +71,7 @@ func (s *state) openStream(nslots int) error {
 func (s *state) closeStream() {
 	s.ep.Close()
 	<-s.reaperDone
+	s.pollers.Wait()
 	syscall.Close(int(s.efd))
 }
 
@@ -111,6 +117,11 @@ func (s *state) pump() {
 // arm resets the eventfd and registers it, armed, so that the next
 // completion wakes the stream goroutine. Reset first: arming an eventfd
 // whose count is not zero fires at once. The caller holds reapMu.
+//
+// Registering can fail only for want of kernel memory or of epoll watches
+// (fs.epoll.max_user_watches). Then nothing would wake the stream: a
+// goroutine reaps on a timer instead, until arming succeeds or nothing is
+// in flight.
 func (s *state) arm() {
 	syscall.Read(int(s.efd), s.efdBuf[:]) // EAGAIN: already zero
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLONESHOT}
@@ -118,16 +129,36 @@ func (s *state) arm() {
 	if s.registered {
 		op = syscall.EPOLL_CTL_MOD // disarmed by its firing
 	}
-	err := syscall.EpollCtl(int(s.epfd), op, int(s.efd), &ev)
-	if err == syscall.ENOMEM {
-		// Nothing else can fail here. Without a registration no
-		// wakeup would come: retry until the kernel finds the memory.
-		for err == syscall.ENOMEM {
-			time.Sleep(time.Millisecond)
-			err = syscall.EpollCtl(int(s.epfd), op, int(s.efd), &ev)
-		}
+	if syscall.EpollCtl(int(s.epfd), op, int(s.efd), &ev) == nil {
+		s.registered, s.armed = true, true
+		return
 	}
-	s.registered, s.armed = err == nil, err == nil
+	if !s.polling {
+		s.polling = true
+		s.pollers.Add(1)
+		go s.pollUntilArmed()
+	}
+}
+
+// pollUntilArmed stands in for the eventfd after arm failed: it delivers
+// what the ring holds every millisecond while I/O is in flight and the
+// eventfd is not armed.
+func (s *state) pollUntilArmed() {
+	defer s.pollers.Done()
+	for {
+		time.Sleep(time.Millisecond)
+		s.reapMu.Lock()
+		s.pump() // tries to arm again
+		s.mu.Lock()
+		waiting := s.inflight > 0
+		s.mu.Unlock()
+		if s.armed || !waiting {
+			s.polling = false
+			s.reapMu.Unlock()
+			return
+		}
+		s.reapMu.Unlock()
+	}
 }
 
 // unregister takes the disarmed eventfd out of the epoll instance. The

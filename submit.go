@@ -6,18 +6,31 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// What became of a queued Block, set by the flush that handled it.
-const (
-	subQueued  uint8 = iota // waiting in the queue
-	subDone                 // io_submit took it
-	subRefused              // io_submit refused it; subErrno says why
-	subSkipped              // not submitted: an earlier Block of its call was refused
-	subClosed               // not submitted: Close came first
-)
+// call is the outcome of one Submit call's round of Blocks, written by the
+// flush that handles them, under mu. It lives apart from the Blocks because
+// a submitted Block may complete, be delivered and be submitted again by
+// another goroutine before its Submit call looks at the outcome.
+type call struct {
+	failed int           // index of the first Block not submitted, or -1
+	closed bool          // it was not submitted because of Close
+	errno  syscall.Errno // else io_submit refused it with errno
+}
+
+// fail records that the Block at index i was not submitted.
+func (c *call) fail(i int, closed bool, errno syscall.Errno) {
+	if c.failed < 0 || i < c.failed {
+		c.failed, c.closed, c.errno = i, closed, errno
+	}
+}
+
+// calls keeps call records, so that Submit allocates none.
+var calls = sync.Pool{New: func() any { return new(call) }}
 
 // Bounds of the wait between looks at the Events channel, for a Submit
 // waiting for room that unread events hold (a receive signals nothing).
@@ -53,8 +66,10 @@ const (
 //
 // For buffered files (no O_DIRECT) the kernel does the I/O inside
 // io_submit, so Submit blocks for as long as the I/O takes, and a read from
-// a blocking descriptor with no data blocks until data comes; other Submit
-// calls, and Close, wait for it meanwhile. With O_DIRECT it returns once the
+// a blocking descriptor with no data blocks until data comes, or until a
+// signal reaches the thread (Go's runtime sends them often), which ends
+// the read with an EINTR event; other Submit calls, and Close, wait for it
+// meanwhile. With O_DIRECT it returns once the
 // I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
 	defer runtime.KeepAlive(c)
@@ -82,21 +97,31 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 			return 0, &Error{Op: "submit", Index: i, Err: err, Detail: detail}
 		}
 	}
-	if len(blocks) > 0 {
-		s.submits.Add(1)
+	if len(blocks) == 0 {
+		return 0, s.open()
 	}
+	// A Block twice in one call would be claimed twice if the Context is
+	// too full to take both in one round.
+	stamp := submitStamp.Add(1)
+	for i, b := range blocks {
+		if b.stamp.Swap(stamp) == stamp {
+			return 0, &Error{Op: "submit", Index: i, Err: ErrInFlight, Detail: "the Block is in this batch twice"}
+		}
+	}
+	s.submits.Add(1)
+	c := calls.Get().(*call)
+	defer calls.Put(c)
 	done := 0
 	poll := minRoomPoll
 	for {
-		k, full, err := s.enqueue(blocks[done:], done)
+		c.failed = -1
+		k, full, err := s.enqueue(blocks[done:], done, c)
 		if k > 0 {
 			s.subMu.Lock()
 			s.flush() // ours, unless the previous holder took them
 			s.subMu.Unlock()
-			for i, b := range blocks[done : done+k] {
-				if b.subResult != subDone {
-					return done + i, b.subError(done + i)
-				}
+			if failed, err := s.outcome(c, blocks); err != nil {
+				return failed, err
 			}
 			done += k
 			poll = minRoomPoll
@@ -113,22 +138,38 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 					" blocks submitted; the context's " + strconv.Itoa(len(s.slots)) + " slots are taken"}
 		}
 		if err := s.waitRoom(ctx, &poll); err != nil {
+			s.signalRoom() // pass the turn on: room may have come
 			return done, err
 		}
 	}
 }
 
-// subError is the error for a Block a flush did not submit, at index in
-// its Submit call.
-func (b *Block) subError(index int) error {
-	switch b.subResult {
-	case subRefused:
-		return &Error{Op: "io_submit", Index: index, Err: b.subErrno, Detail: submitHint(b.subErrno, b)}
-	case subClosed:
-		return &Error{Op: "submit", Index: index, Err: ErrClosed}
+// submitStamp numbers Submit calls, to find a Block given twice in one.
+var submitStamp atomic.Uint64
+
+// open returns ErrClosed once the Context is closed.
+func (s *state) open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return opError("submit", ErrClosed, "")
 	}
-	// A skipped Block always follows the refused one that caused it.
-	return &Error{Op: "submit", Index: index, Err: syscall.EINVAL, Detail: "not submitted"}
+	return nil
+}
+
+// outcome returns the index and the error of the first Block of c's round
+// that the flush did not submit, or nil if it submitted them all.
+func (s *state) outcome(c *call, blocks []*Block) (int, error) {
+	s.mu.Lock()
+	failed, closed, e := c.failed, c.closed, c.errno
+	s.mu.Unlock()
+	switch {
+	case failed < 0:
+		return 0, nil
+	case closed:
+		return failed, &Error{Op: "submit", Index: failed, Err: ErrClosed}
+	}
+	return failed, &Error{Op: "io_submit", Index: failed, Err: e, Detail: submitHint(e, blocks[failed])}
 }
 
 // room returns how many more Blocks may be claimed. In stream mode unread
@@ -150,13 +191,15 @@ func (s *state) signalRoom() {
 }
 
 // waitRoom waits until room may have come free, ctx is done, or the
-// Context is closed.
+// Context is closed. In stream mode it also looks again after a while:
+// room held by unread events comes free when they are received, which
+// signals nothing.
 func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
-	done := ctx.Done() // nil for Submit's context.Background
 	var look <-chan time.Time
-	if !s.manual && len(s.events) > 0 {
-		t := time.NewTimer(*poll)
-		defer t.Stop()
+	if !s.manual {
+		t := timers.Get().(*time.Timer)
+		t.Reset(*poll)
+		defer func() { t.Stop(); timers.Put(t) }()
 		look = t.C
 		*poll = min(*poll*2, maxRoomPoll)
 	}
@@ -165,11 +208,19 @@ func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
 	case <-look:
 	case <-s.closedCh:
 		return opError("submit", ErrClosed, "")
-	case <-done:
+	case <-ctx.Done(): // nil for Submit's context.Background
 		return ctx.Err()
 	}
 	return nil
 }
+
+// timers keeps stopped timers for waitRoom, so that waiting allocates
+// nothing. Since Go 1.23 a stopped timer's channel holds no stale value.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // enqueue claims as many of blocks as there is room for, from the front,
 // and queues them for io_submit. It returns how many, and whether the
@@ -177,14 +228,11 @@ func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
 // at base plus its position. Blocks are claimed (marked in flight) before
 // io_submit because their completions may be reaped by another goroutine
 // before io_submit returns.
-func (s *state) enqueue(blocks []*Block, base int) (n int, full bool, err error) {
+func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, false, opError("submit", ErrClosed, "")
-	}
-	if len(blocks) == 0 {
-		return 0, false, nil
 	}
 	n = min(len(blocks), s.room())
 	if n == 0 {
@@ -207,24 +255,31 @@ func (s *state) enqueue(blocks []*Block, base int) (n int, full bool, err error)
 			return 0, false, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
 		}
 	}
-	s.batches++
-	for _, b := range blocks[:n] {
+	for i, b := range blocks[:n] {
 		slot := s.free[len(s.free)-1]
 		s.free = s.free[:len(s.free)-1]
 		s.slots[slot] = b
-		b.slot = slot
-		b.batch = s.batches
-		b.subResult = subQueued
-		if b.wait {
-			b.clearWait()
-		}
-		s.queue = append(s.queue, b)
+		s.claims++
+		b.slot, b.claim = slot, s.claims
+		b.clearWait()
+		s.queue = append(s.queue, queued{b, b.claim, c, base + i})
 	}
 	s.inflight += n
 	if s.room() > 0 {
 		s.signalRoom() // pass the turn on to another waiting Submit
 	}
 	return n, n < len(blocks), nil
+}
+
+// queued is a Block in the submission queue: the claim that put it there,
+// and the index in its Submit call's blocks, for the outcome. Once
+// submitted, the Block may complete and be claimed again before the flush
+// records the outcome, which must then leave the new claim alone.
+type queued struct {
+	b     *Block
+	claim uint64
+	c     *call
+	i     int
 }
 
 // fits returns why b cannot go on this Context's mode, or nil.
@@ -249,17 +304,19 @@ func (s *state) flush() {
 	s.queue, s.spare = s.spare, nil
 	closed := s.closed
 	if closed {
-		for _, b := range q {
-			b.subResult = subClosed
-			s.giveBack(b)
+		for _, e := range q {
+			e.c.fail(e.i, true, 0)
+			s.giveBack(e.b)
 		}
 	}
 	s.mu.Unlock()
 
+	// Until io_submit takes them, queued Blocks cannot complete, so
+	// cannot be claimed again: reading them needs no lock.
 	for rest := q; !closed && len(rest) > 0; {
 		reqs := s.core.Reqs()
-		for i, b := range rest {
-			b.prepare(&reqs[i], s.efd)
+		for i, e := range rest {
+			e.b.prepare(&reqs[i], s.efd)
 		}
 		got, e := s.core.Submit(len(rest)) // without mu: it may wait for buffered I/O
 		rest = s.submitted(rest, got, e)
@@ -284,13 +341,15 @@ func (s *state) flush() {
 // returns the Blocks still to submit: those after the refused one, less
 // the rest of its Submit call's. Blocks whose events were reaped meanwhile
 // are no longer owned by s.
-func (s *state) submitted(q []*Block, got int, e syscall.Errno) []*Block {
+func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, b := range q[:got] {
-		b.subResult = subDone
-		if b.owner.Load() != s {
-			continue
+	for _, qb := range q[:got] {
+		// Under mu, a Block owned by s was claimed under mu, so its
+		// claim number is stable.
+		b := qb.b
+		if b.owner.Load() != s || b.claim != qb.claim {
+			continue // reaped already, and maybe claimed again
 		}
 		b.submitted = true
 		if b.cancelPending && s.core.Cancel(b.slot) == 0 {
@@ -302,16 +361,15 @@ func (s *state) submitted(q []*Block, got int, e syscall.Errno) []*Block {
 		return nil
 	}
 	r := q[got]
-	r.subResult, r.subErrno = subRefused, e
-	s.giveBack(r)
+	r.c.fail(r.i, false, e)
+	s.giveBack(r.b)
 	rest := q[got+1:]
 	k := 0
-	for _, b := range rest {
-		if b.batch == r.batch {
-			b.subResult = subSkipped
-			s.giveBack(b)
+	for _, qb := range rest {
+		if qb.c == r.c {
+			s.giveBack(qb.b) // after the refused one: not submitted
 		} else {
-			rest[k] = b
+			rest[k] = qb
 			k++
 		}
 	}

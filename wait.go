@@ -22,9 +22,13 @@ func (b *Block) SetWait(wait bool) error {
 func (b *Block) Waits() bool { return b.wait }
 
 // clearWait drops a token left by an earlier completion that was never
-// waited for, as the Block is submitted again. It is idle until then, so
-// that completion's token is already in waitCh.
+// waited for, as the Block is submitted again, whether or not it is still
+// set to wait. It is idle until then, so that completion's token is
+// already in waitCh.
 func (b *Block) clearWait() {
+	if b.waitCh == nil {
+		return
+	}
 	select {
 	case <-b.waitCh:
 	default:
