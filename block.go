@@ -55,8 +55,8 @@ type Block struct {
 	ioprio  uint16
 	resfd   int32
 
-	// stamp is the last Submit call that saw the Block, to find it twice
-	// in one call.
+	// stamp is the last large Submit call that saw the Block, to find
+	// it given twice in one call (see pairwiseMax).
 	stamp atomic.Uint64
 	// owner is the Context the Block is in flight on, nil when idle.
 	// Submit claims a Block by swapping nil for its Context.

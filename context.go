@@ -80,6 +80,7 @@ type state struct {
 	registered bool // efd is registered with ep; guarded by reapMu
 	armed      bool // and armed; guarded by reapMu
 	polling    bool // pollUntilArmed runs; guarded by reapMu
+	stopped    bool // Close has closed ep; guarded by reapMu
 	pollers    sync.WaitGroup
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}

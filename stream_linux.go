@@ -69,7 +69,10 @@ func (s *state) openStream(nslots int) error {
 // closeStream closes the epoll instance, which ends the stream goroutine,
 // and then the eventfd. Nothing may be in flight.
 func (s *state) closeStream() {
+	s.reapMu.Lock()
+	s.stopped = true // no more epoll_ctl on ep
 	s.ep.Close()
+	s.reapMu.Unlock()
 	<-s.reaperDone
 	s.pollers.Wait()
 	syscall.Close(int(s.efd))
@@ -87,6 +90,10 @@ func (s *state) run() {
 		}
 		s.wakeups.Add(1)
 		s.reapMu.Lock()
+		if s.stopped {
+			s.reapMu.Unlock()
+			return
+		}
 		s.armed = false // one-shot: it disarmed as it fired
 		s.pump()
 		if !s.armed {
@@ -148,6 +155,11 @@ func (s *state) pollUntilArmed() {
 	for {
 		time.Sleep(time.Millisecond)
 		s.reapMu.Lock()
+		if s.stopped {
+			s.polling = false
+			s.reapMu.Unlock()
+			return
+		}
 		s.pump() // tries to arm again
 		s.mu.Lock()
 		waiting := s.inflight > 0

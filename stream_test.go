@@ -850,6 +850,17 @@ func TestBlockTwiceInOneSubmit(t *testing.T) {
 			t.Fatalf("cap %d: %d submitted, in flight %v", n, got, b.InFlight())
 		}
 	}
+	// Large batches find it by stamping the Blocks.
+	ctx := streamContext(t, 4)
+	var big []*aio.Block
+	for i := range 70 {
+		big = append(big, aio.NewRead(f, make([]byte, 8), int64(i)))
+	}
+	got, err := ctx.Submit(append(big, big[3])...)
+	wantErr(t, err, aio.ErrInFlight, "block 70", "twice")
+	if got != 0 || ctx.InFlight() != 0 {
+		t.Fatalf("large batch: %d submitted", got)
+	}
 }
 
 // A completion never waited for does not reach a later Wait, even after
@@ -879,4 +890,104 @@ func TestStaleWaitTokenDropped(t *testing.T) {
 	}
 	ctx.Cancel(b)
 	b.Wait(context.Background())
+}
+
+// A Block refused when its turn comes, after earlier rounds went in, is
+// named by an Index equal to the count submitted.
+func TestLateRefusalIndexIsCount(t *testing.T) {
+	f := tempFile(t, pattern(4096, 2))
+	gone := tempFile(t, pattern(4096, 2))
+	ctx := streamContext(t, 2)
+	blocks := []*aio.Block{
+		aio.NewRead(f, make([]byte, 8), 0),
+		aio.NewRead(f, make([]byte, 8), 8),
+		aio.NewRead(f, make([]byte, 8), 16),
+		aio.NewRead(gone, make([]byte, 8), 0),
+		aio.NewRead(f, make([]byte, 8), 24),
+	}
+	gone.Close()
+	seen := make(chan *aio.Block, 8)
+	go func() {
+		for ev := range ctx.Events() {
+			time.Sleep(5 * time.Millisecond) // the Submit must wait for room
+			seen <- ev.Block
+		}
+		close(seen)
+	}()
+	n, err := ctx.Submit(blocks...)
+	wantErr(t, err, os.ErrClosed, "block 3")
+	if n != 3 {
+		t.Fatalf("Submit returned %d, want 3 (the refused Block's Index)", n)
+	}
+	for range 3 {
+		select {
+		case b := <-seen:
+			if b == blocks[3] || b == blocks[4] {
+				t.Fatalf("event for a Block not submitted")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("missing event")
+		}
+	}
+	if blocks[3].InFlight() || blocks[4].InFlight() {
+		t.Fatal("Blocks after the refused one are in flight")
+	}
+}
+
+// Submit calls racing for the same Blocks on two Contexts (bad input)
+// never submit a Block twice in one call, and every Block submitted
+// produces one event.
+func TestSameBlocksRacingOnTwoContexts(t *testing.T) {
+	f := tempFile(t, pattern(4096, 2))
+	b0 := aio.NewRead(f, make([]byte, 8), 0)
+	b1 := aio.NewRead(f, make([]byte, 8), 8)
+	batches := [][]*aio.Block{{b0}, {b0, b1}, {b1, b0, b1}}
+	var submitted, received atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, ctx := range []*aio.Context{streamContext(t, 1), streamContext(t, 1)} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Events():
+					received.Add(1)
+				case <-stop:
+					return
+				}
+			}
+		}()
+		for _, batch := range batches {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					dl, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+					n, _ := ctx.SubmitContext(dl, batch...)
+					cancel()
+					if len(batch) == 3 && n == 3 {
+						t.Error("a Block given twice was submitted twice")
+					}
+					submitted.Add(int64(n))
+				}
+			}()
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if !settles(func() bool { return !b0.InFlight() && !b1.InFlight() }) {
+		t.Fatal("Blocks still in flight")
+	}
+	// Events still in the channels arrive when the cleanup closes them;
+	// here only nothing may be extra.
+	if r, s := received.Load(), submitted.Load(); r > s || s == 0 {
+		t.Fatalf("%d events for %d submitted", r, s)
+	}
 }

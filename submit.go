@@ -45,19 +45,22 @@ const (
 //
 // Every Block is checked first (see Block for what it must hold); if any is
 // refused, nothing is submitted and the returned *Error names it by Index.
-// A Block already in flight is refused with ErrInFlight. In stream mode a
-// Block with its own eventfd (SetResFD) is refused with EINVAL: the stream
-// needs every completion to signal its own eventfd. In manual mode a Block
-// set with SetWait is refused with ErrWrongMode.
+// A Block already in flight, or given twice, is refused with ErrInFlight.
+// In stream mode a Block with its own eventfd (SetResFD) is refused with
+// EINVAL: the stream needs every completion to signal its own eventfd. In
+// manual mode a Block set with SetWait is refused with ErrWrongMode.
+//
+// Past those checks, a Block refused when its turn comes (its file closed
+// meanwhile, or submitted elsewhere meanwhile), or refused by the kernel,
+// stops the call there: those before it stay submitted, those after it are
+// not, and the error names it by Index, which equals the count returned.
 //
 // When the Context is full, Submit follows its FullPolicy: with FullWait
 // (the stream default) it submits what fits and waits for room for the
 // rest; with FullError (the manual default) it submits what fits and
-// returns an error wrapping ErrFull. If the kernel refuses a Block, those
-// before it stay submitted, those after it are not, and the error names the
-// refused one by Index, with the kernel's errno (EBADF for a bad fd,
-// EOPNOTSUPP for RWF flags the kernel or file lacks, EAGAIN when the kernel
-// is short of resources, ...).
+// returns an error wrapping ErrFull. The kernel's refusals carry its errno
+// (EBADF for a bad fd, EOPNOTSUPP for RWF flags the kernel or file lacks,
+// EAGAIN when the kernel is short of resources, ...).
 //
 // Submit calls from many goroutines at once share io_submit calls: each
 // queues its Blocks, and whichever call is first to the kernel submits
@@ -89,24 +92,30 @@ func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, err
 }
 
 func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
+	var stamp uint64
+	if len(blocks) > pairwiseMax {
+		stamp = submitStamp.Add(1)
+	}
 	for i, b := range blocks {
 		if b == nil {
 			return 0, &Error{Op: "submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
 		}
-		if detail, err := b.check(); err != nil {
+		detail, err := b.check()
+		if err == nil {
+			detail, err = s.fits(b)
+		}
+		if err == nil && b.owner.Load() != nil {
+			err = ErrInFlight
+		}
+		if err == nil && given(blocks, i, stamp) {
+			detail, err = "the Block is in this batch twice", ErrInFlight
+		}
+		if err != nil {
 			return 0, &Error{Op: "submit", Index: i, Err: err, Detail: detail}
 		}
 	}
 	if len(blocks) == 0 {
-		return 0, s.open()
-	}
-	// A Block twice in one call would be claimed twice if the Context is
-	// too full to take both in one round.
-	stamp := submitStamp.Add(1)
-	for i, b := range blocks {
-		if b.stamp.Swap(stamp) == stamp {
-			return 0, &Error{Op: "submit", Index: i, Err: ErrInFlight, Detail: "the Block is in this batch twice"}
-		}
+		return 0, s.open(0)
 	}
 	s.submits.Add(1)
 	c := calls.Get().(*call)
@@ -129,7 +138,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 		if err != nil || done == len(blocks) {
 			return done, err
 		}
-		if !full {
+		if full == roomFree {
 			continue
 		}
 		if s.full == FullError {
@@ -137,22 +146,43 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 				Detail: strconv.Itoa(done) + " of " + strconv.Itoa(len(blocks)) +
 					" blocks submitted; the context's " + strconv.Itoa(len(s.slots)) + " slots are taken"}
 		}
-		if err := s.waitRoom(ctx, &poll); err != nil {
+		if err := s.waitRoom(ctx, full == roomUnread, &poll); err != nil {
 			s.signalRoom() // pass the turn on: room may have come
-			return done, err
+			return done, &Error{Op: "submit", Index: done, Err: err}
 		}
 	}
 }
 
-// submitStamp numbers Submit calls, to find a Block given twice in one.
+// Up to pairwiseMax Blocks, a Submit call compares them pairwise to find
+// one given twice; past that, each Block keeps the number of the last call
+// that looked at it (submitStamp). The stamps are exact unless another
+// goroutine submits the same Block at the same time, a misuse in which a
+// Block given twice may go in twice (each submission still has its one
+// event).
+const pairwiseMax = 64
+
 var submitStamp atomic.Uint64
 
-// open returns ErrClosed once the Context is closed.
-func (s *state) open() error {
+// given reports whether blocks[i] is also among blocks[:i].
+func given(blocks []*Block, i int, stamp uint64) bool {
+	if stamp != 0 {
+		return blocks[i].stamp.Swap(stamp) == stamp
+	}
+	for _, p := range blocks[:i] {
+		if p == blocks[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// open returns ErrClosed, naming the Block at index, once the Context is
+// closed.
+func (s *state) open(index int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return opError("submit", ErrClosed, "")
+		return &Error{Op: "submit", Index: index, Err: ErrClosed}
 	}
 	return nil
 }
@@ -171,6 +201,13 @@ func (s *state) outcome(c *call, blocks []*Block) (int, error) {
 	}
 	return failed, &Error{Op: "io_submit", Index: failed, Err: e, Detail: submitHint(e, blocks[failed])}
 }
+
+// Why enqueue stopped short of the Blocks it was given.
+const (
+	roomFree   = iota // it did not: room was left
+	roomFull          // Blocks in flight hold every slot
+	roomUnread        // events not yet read from Events hold some
+)
 
 // room returns how many more Blocks may be claimed. In stream mode unread
 // events count as taken, so that every event reaped finds room in the
@@ -191,12 +228,12 @@ func (s *state) signalRoom() {
 }
 
 // waitRoom waits until room may have come free, ctx is done, or the
-// Context is closed. In stream mode it also looks again after a while:
-// room held by unread events comes free when they are received, which
-// signals nothing.
-func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
+// Context is closed. If unread events held the room, it also looks again
+// after a while: they free it when they are received, which signals
+// nothing; the reaper signals room it frees.
+func (s *state) waitRoom(ctx context.Context, unread bool, poll *time.Duration) error {
 	var look <-chan time.Time
-	if !s.manual {
+	if unread {
 		t := timers.Get().(*time.Timer)
 		t.Reset(*poll)
 		defer func() { t.Stop(); timers.Put(t) }()
@@ -207,7 +244,7 @@ func (s *state) waitRoom(ctx context.Context, poll *time.Duration) error {
 	case <-s.avail:
 	case <-look:
 	case <-s.closedCh:
-		return opError("submit", ErrClosed, "")
+		return ErrClosed
 	case <-ctx.Done(): // nil for Submit's context.Background
 		return ctx.Err()
 	}
@@ -223,36 +260,36 @@ var timers = sync.Pool{New: func() any {
 }}
 
 // enqueue claims as many of blocks as there is room for, from the front,
-// and queues them for io_submit. It returns how many, and whether the
-// Context was too full for all; or 0 and why none can go, naming the Block
-// at base plus its position. Blocks are claimed (marked in flight) before
-// io_submit because their completions may be reaped by another goroutine
-// before io_submit returns.
-func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full bool, err error) {
+// and queues them for io_submit. It returns how many, and why it stopped
+// short of all (roomFree if it did not). A Block it cannot claim (submitted
+// elsewhere meanwhile, its file closed) stops it there: it
+// queues those before it and returns the error, naming the Block at base
+// plus its position. Blocks are claimed (marked in flight) before io_submit
+// because their completions may be reaped by another goroutine before
+// io_submit returns.
+func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, false, opError("submit", ErrClosed, "")
+		return 0, roomFree, &Error{Op: "submit", Index: base, Err: ErrClosed}
 	}
 	n = min(len(blocks), s.room())
 	if n == 0 {
-		return 0, true, nil
+		if len(s.events) > 0 {
+			return 0, roomUnread, nil
+		}
+		return 0, roomFull, nil
 	}
 	for i, b := range blocks[:n] {
 		var detail string
 		if !b.owner.CompareAndSwap(nil, s) {
 			err = ErrInFlight
-		} else if detail, err = s.fits(b); err == nil {
-			detail, err = b.lookupFD()
+		} else if detail, err = b.lookupFD(); err != nil {
+			b.owner.Store(nil)
 		}
 		if err != nil {
-			if err != ErrInFlight {
-				b.owner.Store(nil)
-			}
-			for _, p := range blocks[:i] {
-				p.owner.Store(nil)
-			}
-			return 0, false, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
+			n, err = i, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
+			break
 		}
 	}
 	for i, b := range blocks[:n] {
@@ -268,7 +305,13 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full bool, e
 	if s.room() > 0 {
 		s.signalRoom() // pass the turn on to another waiting Submit
 	}
-	return n, n < len(blocks), nil
+	switch {
+	case err != nil || n == len(blocks):
+		return n, roomFree, err
+	case len(s.events) > 0:
+		return n, roomUnread, nil
+	}
+	return n, roomFull, nil
 }
 
 // queued is a Block in the submission queue: the claim that put it there,
