@@ -373,7 +373,7 @@ func (s *state) flush() {
 	// stream mode.
 	if !s.manual && !closed {
 		s.reapMu.Lock()
-		s.pump()
+		s.pumpSubmitted()
 		s.reapMu.Unlock()
 	}
 }
