@@ -176,6 +176,37 @@ func TestContextCollected(t *testing.T) {
 	}
 }
 
+// A stream-mode Context dropped without Close is closed by the garbage
+// collector too, although its goroutine runs on: the pending poll is
+// cancelled, its event delivered, the Events channel closed, and the
+// goroutine, descriptors and kernel context go away.
+func TestStreamContextCollected(t *testing.T) {
+	r, _ := pipe(t)
+	before, goroutines, fds := aioMappings(), runtime.NumGoroutine(), countFDs()
+	b := aio.NewPoll(r, aio.PollIn)
+	events := func() <-chan aio.Event {
+		ctx, err := aio.NewContext(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		submit(t, ctx, b)
+		return ctx.Events()
+	}()
+	if !settles(func() bool { runtime.GC(); return aioMappings() == before }) {
+		t.Fatalf("dropped Context: %d contexts mapped (%d before)", aioMappings(), before)
+	}
+	ev, ok := <-events
+	if !ok || ev.Block != b || !errors.Is(ev.Err(), syscall.ECANCELED) {
+		t.Fatalf("event %+v (%v), want the cancelled poll", ev, ok)
+	}
+	if _, ok := <-events; ok {
+		t.Fatal("Events not closed")
+	}
+	if !settles(func() bool { return runtime.NumGoroutine() <= goroutines && countFDs() <= fds }) {
+		t.Fatalf("goroutines %d (%d before), descriptors %d (%d before)", runtime.NumGoroutine(), goroutines, countFDs(), fds)
+	}
+}
+
 // A Context used by a running call is not collected under it: GetEvents,
 // the last use of its Context, waits out its timeout while the garbage
 // collector runs, instead of failing with ErrClosed.
