@@ -101,13 +101,14 @@ func (s *state) run() {
 }
 
 // pump delivers what the ring holds and makes sure that completions still
-// to come will wake the stream goroutine. The caller holds reapMu.
-func (s *state) pump() {
+// to come will wake the stream goroutine. It reports whether I/O was still
+// in flight. The caller holds reapMu.
+func (s *state) pump() (waiting bool) {
 	for s.reapOnce() == len(s.slots) {
 		// A full batch: there may be more.
 	}
 	s.mu.Lock()
-	waiting := s.inflight > 0
+	waiting = s.inflight > 0
 	s.mu.Unlock()
 	if waiting && !s.armed {
 		s.arm()
@@ -116,6 +117,7 @@ func (s *state) pump() {
 		for s.reapOnce() == len(s.slots) {
 		}
 	}
+	return waiting
 }
 
 // pumpSubmitted is pump after a Submit. When the Submit found all its I/O
@@ -170,11 +172,7 @@ func (s *state) pollUntilArmed() {
 			s.reapMu.Unlock()
 			return
 		}
-		s.pump() // tries to arm again
-		s.mu.Lock()
-		waiting := s.inflight > 0
-		s.mu.Unlock()
-		if s.armed || !waiting {
+		if waiting := s.pump(); s.armed || !waiting { // pump tries to arm again
 			s.polling = false
 			s.reapMu.Unlock()
 			return
