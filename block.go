@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -70,9 +71,11 @@ type Block struct {
 	claim         uint64 // numbers its claims on the owner
 
 	// Per-Block waiting (SetWait): the event, and a token in waitCh once
-	// it is there. The token is sent before owner is cleared.
+	// it is there. waitMu makes clearing owner and sending the token one
+	// step (see complete).
 	wait   bool
 	waitCh chan struct{}
+	waitMu sync.Mutex
 	ev     Event
 }
 

@@ -10,7 +10,7 @@ import (
 
 // The stream's wakeup path. Every iocb signals the stream's eventfd. Go's
 // network poller does not watch that eventfd directly: it watches a private
-// epoll instance in which the eventfd is registered one-shot, and only
+// epoll instance in which the eventfd is registered one-shot, armed only
 // while completions are awaited that no Submit has reaped: after a Submit
 // whose I/O is still in flight, or after a wakeup that left some in flight.
 //

@@ -115,7 +115,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 		}
 	}
 	if len(blocks) == 0 {
-		return 0, s.open(0)
+		return 0, s.open()
 	}
 	s.submits.Add(1)
 	c := calls.Get().(*call)
@@ -176,13 +176,12 @@ func given(blocks []*Block, i int, stamp uint64) bool {
 	return false
 }
 
-// open returns ErrClosed, naming the Block at index, once the Context is
-// closed.
-func (s *state) open(index int) error {
+// open returns ErrClosed once the Context is closed.
+func (s *state) open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return &Error{Op: "submit", Index: index, Err: ErrClosed}
+		return opError("submit", ErrClosed, "")
 	}
 	return nil
 }

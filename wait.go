@@ -23,16 +23,17 @@ func (b *Block) Waits() bool { return b.wait }
 
 // clearWait drops a token left by an earlier completion that was never
 // waited for, as the Block is submitted again, whether or not it is still
-// set to wait. It is idle until then, so that completion's token is
-// already in waitCh.
+// set to wait. Under waitMu, that completion's token is already sent.
 func (b *Block) clearWait() {
 	if b.waitCh == nil {
 		return
 	}
+	b.waitMu.Lock()
 	select {
 	case <-b.waitCh:
 	default:
 	}
+	b.waitMu.Unlock()
 }
 
 // Wait waits for the completion of a Block set with SetWait and submitted,
@@ -56,7 +57,9 @@ func (b *Block) Wait(ctx context.Context) (Event, error) {
 	default:
 	}
 	if b.owner.Load() == nil {
-		// Idle: its token, if any, was sent before owner was cleared.
+		// Idle: its token, if any, is sent by the time waitMu is free.
+		b.waitMu.Lock()
+		defer b.waitMu.Unlock()
 		select {
 		case <-b.waitCh:
 			return b.take(), nil
