@@ -53,31 +53,13 @@ func BenchmarkGetEventsReadDirect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_DIRECT, 0)
-	if err != nil {
-		b.Skipf("O_DIRECT: %v", err)
-	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	blocks := fi.Size() / 4096
-
 	const depth = 32
 	ctx, err := aio.NewContext(depth, aio.Manual())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ctx.Close()
-	rng := uint64(88172645463325252)
-	offset := func() int64 {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return int64(rng%uint64(blocks)) * 4096
-	}
-	batch := make([]*aio.Block, 0, depth)
-	for range depth {
-		batch = append(batch, aio.NewRead(f, aligned(4096), offset()))
-	}
+	batch, offset := benchReads(b, name, syscall.O_DIRECT, depth)
 
 	b.ResetTimer()
 	cpu0, start := cpuTime(), time.Now()
@@ -136,17 +118,6 @@ func benchStream(b *testing.B, flags int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := os.OpenFile(name, os.O_RDONLY|flags, 0)
-	if err != nil {
-		b.Skipf("open: %v", err)
-	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	blocks := fi.Size() / 4096
-	if flags&syscall.O_DIRECT == 0 {
-		warmCache(b, f, fi.Size())
-	}
-
 	const depth = 32
 	ctx, err := aio.NewContext(depth)
 	if err != nil {
@@ -154,17 +125,7 @@ func benchStream(b *testing.B, flags int) {
 	}
 	defer ctx.Close()
 	events := ctx.Events()
-	rng := uint64(88172645463325252)
-	offset := func() int64 {
-		rng ^= rng << 13
-		rng ^= rng >> 7
-		rng ^= rng << 17
-		return int64(rng%uint64(blocks)) * 4096
-	}
-	batch := make([]*aio.Block, 0, depth)
-	for range depth {
-		batch = append(batch, aio.NewRead(f, aligned(4096), offset()))
-	}
+	batch, offset := benchReads(b, name, flags, depth)
 
 	b.ResetTimer()
 	cpu0, start := cpuTime(), time.Now()
@@ -212,14 +173,39 @@ func benchStream(b *testing.B, flags int) {
 	b.ReportMetric(float64(st.Wakeups)/float64(b.N), "wakeups/IO")
 }
 
-// warmCache reads f once so that its pages are in the page cache.
-func warmCache(b *testing.B, f *os.File, size int64) {
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; off += int64(len(buf)) {
-		if _, err := f.ReadAt(buf, off); err != nil && off+int64(len(buf)) < size {
-			b.Fatal(err)
+// benchReads opens name with flags (O_DIRECT, or none for cache-hot reads,
+// whose pages it reads in first) for the rest of the benchmark, and returns
+// n Blocks reading 4 KiB each at random offsets, and the generator of
+// further offsets.
+func benchReads(b *testing.B, name string, flags, n int) ([]*aio.Block, func() int64) {
+	f, err := os.OpenFile(name, os.O_RDONLY|flags, 0)
+	if err != nil {
+		b.Skipf("open: %v", err)
+	}
+	b.Cleanup(func() { f.Close() })
+	fi, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if flags&syscall.O_DIRECT == 0 {
+		buf := make([]byte, 1<<20)
+		for off := int64(0); off < fi.Size(); off += int64(len(buf)) {
+			f.ReadAt(buf, off)
 		}
 	}
+	blocks := uint64(fi.Size() / 4096)
+	rng := uint64(88172645463325252)
+	offset := func() int64 { // xorshift64
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int64(rng%blocks) * 4096
+	}
+	batch := make([]*aio.Block, 0, n)
+	for range n {
+		batch = append(batch, aio.NewRead(f, aligned(4096), offset()))
+	}
+	return batch, offset
 }
 
 var benchPath string // set once benchFile exists

@@ -5,10 +5,8 @@ package aio_test
 import (
 	"bytes"
 	"errors"
-	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -71,14 +69,7 @@ func TestContextBadSize(t *testing.T) {
 }
 
 func TestContextOverAioMaxNr(t *testing.T) {
-	b, err := os.ReadFile("/proc/sys/fs/aio-max-nr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	limit, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	limit := procInt(t, "/proc/sys/fs/aio-max-nr")
 	if limit+1 > 1<<20 {
 		t.Skipf("fs.aio-max-nr is %d: a context past it is larger than the package allows (%d)", limit, 1<<20)
 	}

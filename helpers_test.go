@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,10 +78,17 @@ func settles(cond func() bool) bool {
 	return cond()
 }
 
-// newContext returns a Context closed at the end of the test.
+// newContext returns a Manual Context closed at the end of the test.
 func newContext(t testing.TB, n int) *aio.Context {
 	t.Helper()
-	ctx, err := aio.NewContext(n, aio.Manual())
+	return streamContext(t, n, aio.Manual())
+}
+
+// streamContext returns a Context, in stream mode unless opts say
+// otherwise, closed at the end of the test.
+func streamContext(t testing.TB, n int, opts ...aio.Option) *aio.Context {
+	t.Helper()
+	ctx, err := aio.NewContext(n, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +98,20 @@ func newContext(t testing.TB, n int) *aio.Context {
 		}
 	})
 	return ctx
+}
+
+// procInt reads a number from a file under /proc/sys.
+func procInt(t testing.TB, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // tempFile returns a new file holding data, closed at the end of the test.

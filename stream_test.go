@@ -8,7 +8,6 @@ import (
 	"errors"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,21 +17,6 @@ import (
 
 	"github.com/linuxaio/aio"
 )
-
-// streamContext returns a stream-mode Context closed at the end of the test.
-func streamContext(t testing.TB, n int, opts ...aio.Option) *aio.Context {
-	t.Helper()
-	ctx, err := aio.NewContext(n, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := ctx.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return ctx
-}
 
 // recv returns the next event on ctx's stream, failing after 10 s.
 func recv(t testing.TB, ctx *aio.Context) aio.Event {
@@ -60,18 +44,7 @@ func noEvent(t testing.TB, ctx *aio.Context, d time.Duration) {
 }
 
 // aioNr reads /proc/sys/fs/aio-nr: the kernel AIO slots set up system-wide.
-func aioNr(t testing.TB) int {
-	t.Helper()
-	b, err := os.ReadFile("/proc/sys/fs/aio-nr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+func aioNr(t testing.TB) int { return procInt(t, "/proc/sys/fs/aio-nr") }
 
 // Every submitted Block produces exactly one event on Events, with its
 // data, when more Blocks are submitted in one call than the Context holds.

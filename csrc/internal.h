@@ -75,6 +75,30 @@ struct aioc_ctx {
 	struct aioc_counters count;
 };
 
+/*
+ * aioc_reap_enter checks a reap's bounds and takes the one-reaper guard. It
+ * returns 1 to go on (then call aioc_reap_leave), 0 when max is 0 and there
+ * is nothing to do, or a negative errno: -EINVAL for bad bounds, -EBUSY if
+ * another thread is reaping.
+ */
+static inline int aioc_reap_enter(struct aioc_ctx *ctx, uint32_t min,
+				  uint32_t max)
+{
+	if (max > ctx->nslots || min > max)
+		return -EINVAL;
+	if (max == 0)
+		return 0;
+	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
+					      memory_order_acquire))
+		return -EBUSY;
+	return 1;
+}
+
+static inline void aioc_reap_leave(struct aioc_ctx *ctx)
+{
+	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+}
+
 /* Called by ring.c's aioc_create hook: checks and records the ring. */
 void aioc_ring_attach(struct aioc_ctx *ctx);
 /* The io_getevents loop shared by aioc_getevents and aioc_reap; the caller

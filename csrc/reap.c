@@ -56,15 +56,11 @@ int aioc_getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 		   int64_t timeout_ns)
 {
-	if (max > ctx->nslots || min > max)
-		return -EINVAL;
-	if (max == 0)
-		return 0;
-	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
-					      memory_order_acquire))
-		return -EBUSY;
-	int ret = aioc_getevents_into(ctx, min, max, timeout_ns, ctx->events);
-	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	int ret = aioc_reap_enter(ctx, min, max);
+	if (ret <= 0)
+		return ret;
+	ret = aioc_getevents_into(ctx, min, max, timeout_ns, ctx->events);
+	aioc_reap_leave(ctx);
 	return ret;
 }
 

@@ -74,13 +74,9 @@ static int ring_take(struct aioc_ctx *ctx, uint32_t max, struct aioc_event *dst)
 int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 	      int64_t timeout_ns)
 {
-	if (max > ctx->nslots || min > max)
-		return -EINVAL;
-	if (max == 0)
-		return 0;
-	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
-					      memory_order_acquire))
-		return -EBUSY;
+	int entered = aioc_reap_enter(ctx, min, max);
+	if (entered <= 0)
+		return entered;
 
 	int got = 0;
 	if (ctx->use_ring) {
@@ -107,7 +103,7 @@ int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 			ret = got; /* keep what the ring gave; the error recurs
 				    */
 	}
-	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	aioc_reap_leave(ctx);
 	return ret;
 }
 
@@ -115,15 +111,16 @@ int aioc_use_ring(struct aioc_ctx *ctx, int on)
 {
 	if (on && ctx->ring == NULL)
 		return -EOPNOTSUPP;
-	if (atomic_flag_test_and_set_explicit(&ctx->reaping,
-					      memory_order_acquire))
-		return -EBUSY;
-	int ret = 0;
+	/* Bounds 0..1 always pass: this only takes the guard. */
+	int ret = aioc_reap_enter(ctx, 0, 1);
+	if (ret < 0)
+		return ret;
+	ret = 0;
 	if (on && ctx->ring_broken)
 		ret = -EOPNOTSUPP;
 	else
 		ctx->use_ring = on != 0;
-	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
+	aioc_reap_leave(ctx);
 	return ret;
 }
 
