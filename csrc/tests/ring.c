@@ -164,16 +164,8 @@ static struct aioc_req read_req(uint32_t slot, int fd, int direct)
 	struct pending *p = &slots[slot];
 	CHECK(!p->busy);
 	p->busy = 1;
-	if (direct) {
-		p->off = (int64_t)(tu_rand(&rng) % (FILE_SIZE / 4096)) * 4096;
-		p->len = 4096;
-	} else {
-		p->off = (int64_t)(tu_rand(&rng) % (FILE_SIZE + 100));
-		p->len = 1 + tu_rand(&rng) % MAXLEN;
-	}
-	int64_t left = FILE_SIZE - p->off;
-	p->want = left < 0 ? 0
-			   : (left < (int64_t)p->len ? left : (int64_t)p->len);
+	p->want = tu_random_read(&rng, FILE_SIZE, MAXLEN, direct, &p->off,
+				 &p->len);
 	memset(p->buf, POISON, 4096);
 	return tu_req(AIOC_CMD_PREAD, slot, fd, p->buf, p->len, p->off);
 }

@@ -228,3 +228,18 @@ uint64_t tu_rand(uint64_t *state)
 	x ^= x << 17;
 	return *state = x;
 }
+
+int64_t tu_random_read(uint64_t *rng, int64_t file_size, uint64_t maxlen,
+		       int direct, int64_t *off, uint64_t *len)
+{
+	if (direct) {
+		*off = (int64_t)(tu_rand(rng) % (uint64_t)(file_size / 4096)) *
+		       4096;
+		*len = 4096;
+	} else {
+		*off = (int64_t)(tu_rand(rng) % (uint64_t)(file_size + 100));
+		*len = 1 + tu_rand(rng) % maxlen;
+	}
+	int64_t left = file_size - *off;
+	return left < 0 ? 0 : (left < (int64_t)*len ? left : (int64_t)*len);
+}

@@ -99,4 +99,13 @@ int64_t tu_now_ns(void);
 /* xorshift64: the next pseudo-random number from *state (never 0). */
 uint64_t tu_rand(uint64_t *state);
 
+/*
+ * Picks a random read of a file of file_size bytes: with direct, 4 KiB at a
+ * random 4 KiB block; else 1 to maxlen bytes at an offset up to 100 bytes
+ * past the end. Stores them in *off and *len and returns the bytes the read
+ * will return (fewer across the end, 0 past it).
+ */
+int64_t tu_random_read(uint64_t *rng, int64_t file_size, uint64_t maxlen,
+		       int direct, int64_t *off, uint64_t *len);
+
 #endif /* AIOCORE_TESTUTIL_H */

@@ -17,24 +17,31 @@ func TestCreateBadSize(t *testing.T) {
 	}
 }
 
-// A poll request goes through the descriptor array, io_submit, io_cancel
-// and io_getevents, and comes back with its slot in Data.
-func TestRoundTrip(t *testing.T) {
+// pipeCtx returns a 4-slot Ctx and a pipe, all closed at the end of the
+// test, the Ctx checked to destroy cleanly.
+func pipeCtx(t *testing.T) (x *Ctx, r, w *os.File) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	defer w.Close()
+	t.Cleanup(func() { r.Close(); w.Close() })
 	x, e := Create(4)
 	if e != 0 {
 		t.Fatal(e)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		if e := x.Destroy(); e != 0 {
-			t.Fatal(e)
+			t.Error(e)
 		}
-	}()
+	})
+	return x, r, w
+}
+
+// A poll request goes through the descriptor array, io_submit, io_cancel
+// and io_getevents, and comes back with its slot in Data.
+func TestRoundTrip(t *testing.T) {
+	x, r, _ := pipeCtx(t)
 	if x.Slots() != 4 || len(x.Reqs()) != 4 || len(x.Events()) != 4 {
 		t.Fatalf("Slots %d, %d reqs, %d events; want 4", x.Slots(), len(x.Reqs()), len(x.Events()))
 	}
@@ -89,17 +96,7 @@ func TestDioAlign(t *testing.T) {
 // its ring from user space (Reap), another io_getevents, or turning the
 // ring off is refused with EBUSY, and the ring is left alone.
 func TestSecondReaperRefused(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	x, e := Create(4)
-	if e != 0 {
-		t.Fatal(e)
-	}
-	defer x.Destroy()
+	x, r, w := pipeCtx(t)
 	if x.RingNr() <= 4 {
 		t.Fatalf("RingNr %d, want more than the 4 slots", x.RingNr())
 	}
