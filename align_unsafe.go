@@ -10,6 +10,12 @@ import (
 // The zero value means unknown: nothing is checked.
 type dioAlign struct {
 	mem, write, read uint32
+	source           AlignSource
+}
+
+// public returns a as an Alignment.
+func (a dioAlign) public() Alignment {
+	return Alignment{Memory: int(a.mem), Offset: int(a.write), ReadOffset: int(a.read), Source: a.source}
 }
 
 // misaligned returns why a read or write on an O_DIRECT file breaks the
@@ -25,7 +31,7 @@ func (b *Block) misaligned() string {
 	}
 	why := func(what string, v any) string {
 		return fmt.Sprintf("O_DIRECT %s on this file needs offsets and lengths aligned to %d bytes "+
-			"and buffer addresses to %d (statx DIOALIGN): %s %v is not", b.cmd, off, mem, what, v)
+			"and buffer addresses to %d (%s): %s %v is not", b.cmd, off, mem, b.dio.source, what, v)
 	}
 	if uint64(b.off)%off != 0 {
 		return why("offset", b.off)

@@ -151,7 +151,17 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 // again, so that a file closed in between is refused rather than its
 // number, perhaps reused by another file, being used.
 func (b *Block) setFile(f syscall.Conn) {
-	b.file, b.rc, b.fd, b.fileErr, b.dio = f, nil, -1, nil, dioAlign{}
+	rc, err := rawConnOf(f)
+	b.bind(f, rc, err)
+	if err == nil && rc.Control(b.readFD) == nil {
+		b.dio = directAlign(b.fd)
+	}
+}
+
+// bind points b at f, whose RawConn is rc (or err, why it has none), with
+// no O_DIRECT alignment to check: setFile reads it, a File copies its own.
+func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
+	b.file, b.rc, b.fd, b.fileErr, b.dio = f, rc, -1, err, dioAlign{}
 	if b.readFD == nil {
 		b.readFD = func(fd uintptr) {
 			b.fd = -1 // out of range: refused as EBADF
@@ -159,12 +169,6 @@ func (b *Block) setFile(f syscall.Conn) {
 				b.fd = int32(fd)
 			}
 		}
-	}
-	if b.rc, b.fileErr = rawConnOf(f); b.fileErr != nil {
-		return
-	}
-	if b.rc.Control(b.readFD) == nil {
-		b.dio = directAlign(b.fd)
 	}
 }
 

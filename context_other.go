@@ -4,6 +4,7 @@ package aio
 
 import (
 	"context"
+	"os"
 	"time"
 )
 
@@ -15,6 +16,18 @@ type Context struct{}
 type state struct{}
 
 func directAlign(fd int32) dioAlign { return dioAlign{} }
+
+func openFlags(fd int) (direct, appendOnly bool) { return false, false }
+
+// DirectAlignment returns an error wrapping ErrNotSupported in this build.
+func DirectAlignment(f *os.File) (Alignment, error) {
+	return Alignment{}, unsupported("direct alignment")
+}
+
+// OpenDirect returns an error wrapping ErrNotSupported in this build.
+func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, error) {
+	return nil, Alignment{}, unsupported("open")
+}
 
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
@@ -34,6 +47,10 @@ func (c *Context) Submit(blocks ...*Block) (int, error) { return 0, unsupported(
 
 // SubmitContext returns an error wrapping ErrNotSupported in this build.
 func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, error) {
+	return 0, unsupported("submit")
+}
+
+func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
 	return 0, unsupported("submit")
 }
 

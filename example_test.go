@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/linuxaio/aio"
@@ -204,4 +205,80 @@ func ExampleBlock_SetOffset() {
 	fmt.Println()
 	// Output:
 	// 0:01 4:45 8:89
+}
+
+// Read a file from many goroutines through a File, an io.ReaderAt whose
+// concurrent calls share io_submit calls.
+func ExampleContext_File() {
+	name := os.TempDir() + "/aio-example-file"
+	if err := os.WriteFile(name, []byte("0123456789abcdefghijklmnopqrstuv"), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(name)
+	f, err := os.Open(name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, err := aio.NewContext(64)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+	file := ctx.File(f) // the File owns f now
+	defer file.Close()
+
+	parts := make([]string, 4)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 8)
+			if _, err := file.ReadAt(p, int64(8*i)); err != nil {
+				log.Fatal(err)
+			}
+			parts[i] = string(p)
+		}()
+	}
+	wg.Wait()
+	fmt.Println(parts)
+
+	// At the end of the file, ReadAt returns what there is and io.EOF.
+	p := make([]byte, 8)
+	n, err := file.ReadAt(p, 28)
+	fmt.Println(n, string(p[:n]), err)
+	// Output:
+	// [01234567 89abcdef ghijklmn opqrstuv]
+	// 4 stuv EOF
+}
+
+// Open a file for O_DIRECT, learn its alignment, and read it into a buffer
+// allocated outside the Go heap with that alignment.
+func ExampleOpenDirect() {
+	name := "aio-example-direct" // beside the program: /tmp may be tmpfs
+	if err := os.WriteFile(name, make([]byte, 1<<16), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(name)
+	f, align, err := aio.OpenDirect(name, os.O_RDONLY, 0)
+	if err != nil {
+		log.Fatal(err) // EINVAL: this file system refuses O_DIRECT
+	}
+	buf, err := aio.AlignedBuffer(16<<10, align.Memory)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer aio.FreeBuffer(buf)
+
+	ctx, err := aio.NewContext(8)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+	file := ctx.File(f)
+	defer file.Close()
+	n, err := file.ReadAt(buf, int64(4*align.ReadOffset))
+	fmt.Println(n, err, 16<<10%align.ReadOffset == 0)
+	// Output:
+	// 16384 <nil> true
 }

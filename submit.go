@@ -76,7 +76,7 @@ const (
 // I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
 	defer runtime.KeepAlive(c)
-	return c.s.submit(context.Background(), blocks)
+	return c.s.submit(context.Background(), blocks, false)
 }
 
 // SubmitContext is Submit with a context.Context that bounds its wait for
@@ -88,10 +88,24 @@ func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return c.s.submit(ctx, blocks)
+	return c.s.submit(ctx, blocks, false)
 }
 
-func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
+// submitGathering is SubmitContext for callers that each submit one I/O
+// and are woken together, as File's are when a batch of completions comes:
+// each yields its processor before flushing the queue, so that the others
+// queue their Blocks first and one io_submit takes them all. Each
+// io_submit costs a system call and, on a virtual disk, a doorbell to the
+// host: gathering cuts CPU per I/O where those dominate.
+func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
+	defer runtime.KeepAlive(c)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return c.s.submit(ctx, blocks, true)
+}
+
+func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, error) {
 	var stamp uint64
 	if len(blocks) > pairwiseMax {
 		stamp = submitStamp.Add(1)
@@ -126,6 +140,9 @@ func (s *state) submit(ctx context.Context, blocks []*Block) (int, error) {
 		c.failed = -1
 		k, full, err := s.enqueue(blocks[done:], done, c)
 		if k > 0 {
+			if gather {
+				runtime.Gosched()
+			}
 			s.subMu.Lock()
 			s.flush() // ours, unless the previous holder took them
 			s.subMu.Unlock()

@@ -1,0 +1,311 @@
+package aio
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// maxChunk is the most one iocb of a File carries. The kernel takes at most
+// 2 GiB less a page per read or write; 1 GiB keeps every chunk aligned for
+// O_DIRECT. A variable so that tests can split small requests.
+var maxChunk = 1 << 30
+
+// File does positioned reads and writes of an *os.File through a Context:
+// it implements io.ReaderAt and io.WriterAt, so code written for os.File
+// gets kernel AIO, and many goroutines calling it at once share io_submit
+// calls (see Context.Stats). Make one with Context.File.
+//
+// A File is worth its cost on files opened with O_DIRECT (see OpenDirect),
+// where kernel AIO is truly asynchronous: a goroutine waiting in ReadAt
+// holds no OS thread. On buffered files the I/O happens inside io_submit.
+//
+// On an O_DIRECT file, ReadAt and WriteAt check the buffer address, the
+// length and the offset against the file's Alignment before anything
+// reaches the kernel, and refuse a misaligned request with an error that
+// names the alignment; so does the kernel, with an EINVAL event, where the
+// alignment is unknown.
+//
+// A File is safe for concurrent use by multiple goroutines.
+type File struct {
+	c      *Context
+	f      *os.File
+	rc     syscall.RawConn
+	err    error // why f cannot be used at all
+	dio    dioAlign
+	direct bool // f has O_DIRECT
+	append bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
+
+	mu      sync.RWMutex   // shared by each call in progress; Close takes it alone
+	pending sync.WaitGroup // I/O left in flight by calls whose ctx was done
+	closed  atomic.Bool
+	once    sync.Once
+	cerr    error
+	blocks  sync.Pool // idle Blocks bound to f, set to wait
+}
+
+// File returns a File that does f's I/O through c, which must be in stream
+// mode (not Manual): its calls wait for their Blocks with Block.Wait, and
+// fail with ErrWrongMode on a Manual Context.
+//
+// The File owns f from now on: File.Close closes it. f's blocking mode is
+// left as it is. Whether f is open with O_DIRECT, and its alignment, are read
+// here.
+func (c *Context) File(f *os.File) *File {
+	x := &File{c: c, f: f}
+	x.blocks.New = x.newBlock
+	if f == nil {
+		x.err = os.ErrInvalid
+		return x
+	}
+	if x.rc, x.err = f.SyscallConn(); x.err != nil {
+		return x
+	}
+	x.err = x.rc.Control(func(fd uintptr) {
+		x.direct, x.append = openFlags(int(fd))
+		x.dio = directAlign(int32(fd))
+	})
+	return x
+}
+
+func (f *File) newBlock() any {
+	b := &Block{cmd: CmdRead, resfd: -1}
+	b.bind(f.f, f.rc, nil)
+	b.dio = f.dio
+	b.SetWait(true)
+	return b
+}
+
+// Name returns the name of the underlying file.
+func (f *File) Name() string {
+	if f.f == nil {
+		return ""
+	}
+	return f.f.Name()
+}
+
+// Alignment returns what the File's I/O must be aligned to: for a file open
+// with O_DIRECT, the figures ReadAt and WriteAt check; otherwise the zero
+// Alignment (Source AlignNone), as buffered I/O needs none.
+func (f *File) Alignment() Alignment { return f.dio.public() }
+
+// ReadAt reads len(p) bytes at offset off, as io.ReaderAt says: when it
+// returns fewer, err says why, and is io.EOF at the end of the file.
+// Requests larger than one iocb takes (1 GiB) are split, and the parts go
+// to the kernel together.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	return f.ReadAtContext(context.Background(), p, off)
+}
+
+// ReadAtContext is ReadAt with a context.Context. If ctx is done before the
+// read completes, ReadAtContext returns ctx.Err() at once, but the kernel
+// cannot cancel disk I/O: it goes on, and may write p until it completes.
+// p stays pinned and referenced until then, so memory stays safe, but its
+// contents are undefined and the caller must not reuse p for other data
+// until the File's Close has returned (Close waits for that I/O).
+func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
+	return f.transfer(ctx, CmdRead, p, off)
+}
+
+// WriteAt writes p at offset off, as io.WriterAt says: it returns an error
+// when it writes fewer than len(p) bytes. A File whose file is open with
+// O_APPEND refuses WriteAt, as os.File does, since the kernel would append.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	return f.WriteAtContext(context.Background(), p, off)
+}
+
+// WriteAtContext is WriteAt with a context.Context. If ctx is done before
+// the write completes, WriteAtContext returns ctx.Err() at once, and the
+// write goes on: the kernel may read p until it completes, and some, all or
+// none of p may reach the file. Close waits for it.
+func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (int, error) {
+	if f.append {
+		return 0, opError("write", syscall.EINVAL, "WriteAt on a file opened with O_APPEND")
+	}
+	return f.transfer(ctx, CmdWrite, p, off)
+}
+
+// Sync flushes the file's data and metadata to its device (IOCB_CMD_FSYNC,
+// Linux 4.18+), like os.File.Sync.
+func (f *File) Sync() error { return f.SyncContext(context.Background()) }
+
+// SyncContext is Sync with a context.Context: when ctx is done first it
+// returns ctx.Err(), and the flush goes on.
+func (f *File) SyncContext(ctx context.Context) error { return f.sync(ctx, CmdFsync) }
+
+// Datasync flushes the file's data, and the metadata needed to read it
+// back, like fdatasync(2) (IOCB_CMD_FDSYNC, Linux 4.18+).
+func (f *File) Datasync() error { return f.DatasyncContext(context.Background()) }
+
+// DatasyncContext is Datasync with a context.Context: when ctx is done
+// first it returns ctx.Err(), and the flush goes on.
+func (f *File) DatasyncContext(ctx context.Context) error { return f.sync(ctx, CmdFdsync) }
+
+// Close waits for the File's I/O in flight, including I/O that calls whose
+// ctx was done left behind, then closes the underlying *os.File. It does
+// not close the Context. Calls after Close fail with an error wrapping
+// os.ErrClosed; Close may be called more than once.
+func (f *File) Close() error {
+	f.once.Do(func() {
+		f.closed.Store(true)
+		f.mu.Lock() // waits for the calls in progress
+		f.pending.Wait()
+		f.mu.Unlock()
+		if f.f != nil {
+			f.cerr = f.f.Close()
+		}
+	})
+	return f.cerr
+}
+
+// enter starts a call, or says why the File cannot take one.
+func (f *File) enter(op string) error {
+	if f.err != nil {
+		return opError(op, f.err, "the File has no usable file")
+	}
+	f.mu.RLock()
+	if f.closed.Load() {
+		f.mu.RUnlock()
+		return opError(op, os.ErrClosed, "the File is closed")
+	}
+	return nil
+}
+
+func (f *File) sync(ctx context.Context, cmd Command) error {
+	op := cmd.String()
+	if err := f.enter(op); err != nil {
+		return err
+	}
+	defer f.mu.RUnlock()
+	b := f.blocks.Get().(*Block)
+	b.cmd = cmd
+	one := [1]*Block{b}
+	_, err := f.run(ctx, op, one[:])
+	return err
+}
+
+// transfer reads into or writes p at off, submitting again after a short
+// transfer until it is whole, refused, or at the end of the file.
+func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
+	op := cmd.String()
+	if off < 0 {
+		return 0, opError(op, syscall.EINVAL, "negative offset")
+	}
+	if err := f.enter(op); err != nil {
+		return 0, err
+	}
+	defer f.mu.RUnlock()
+	n := 0
+	for n < len(p) {
+		m, err := f.pass(ctx, cmd, p[n:], off+int64(n))
+		n += m
+		if err != nil || n == len(p) {
+			return n, err
+		}
+		// A short transfer: at the end of the file for a read, out of
+		// space (the next try says so) for a write. On an O_DIRECT
+		// file an unaligned end can only be the end of the file.
+		if m == 0 || f.dio.read != 0 && (off+int64(n))%int64(f.dio.read) != 0 {
+			if cmd == CmdRead {
+				return n, io.EOF
+			}
+			return n, opError(op, io.ErrShortWrite, "")
+		}
+	}
+	return n, nil
+}
+
+// pass submits p at off as one Block per chunk, all in one Submit, and
+// returns how many bytes were transferred from the start of p without a
+// gap, and the error that ended them, if any.
+func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
+	var one [1]*Block
+	blocks := one[:0]
+	if len(p) > maxChunk {
+		blocks = make([]*Block, 0, (len(p)+maxChunk-1)/maxChunk)
+	}
+	for i := 0; i < len(p); i += maxChunk {
+		b := f.blocks.Get().(*Block)
+		b.cmd, b.buf, b.off = cmd, p[i:min(len(p), i+maxChunk)], off+int64(i)
+		blocks = append(blocks, b)
+	}
+	return f.run(ctx, cmd.String(), blocks)
+}
+
+// run submits blocks, which come from f.blocks, waits for those the kernel
+// took and gives them back. It returns the bytes they transferred from the
+// first without a gap, and the error that ended them: the first failed
+// Block's, else Submit's if every Block it took was whole. If ctx is done
+// first, it returns ctx.Err() and leaves the Blocks still in flight to a
+// goroutine each, which gives them back once the kernel is done.
+func (f *File) run(ctx context.Context, op string, blocks []*Block) (int, error) {
+	k, serr := f.c.submitGathering(ctx, blocks)
+	for _, b := range blocks[k:] {
+		f.put(b)
+	}
+	n, gap := 0, false
+	var err error
+	for i, b := range blocks[:k] {
+		ev, werr := b.Wait(ctx)
+		if werr != nil {
+			for _, b := range blocks[i:k] {
+				f.abandon(b)
+			}
+			return n, werr
+		}
+		want := len(b.buf)
+		f.put(b)
+		switch {
+		case gap: // past a short or failed Block: the rest does not count
+		case ev.Res < 0:
+			err, gap = f.ioError(op, syscall.Errno(-ev.Res)), true
+		default:
+			n += int(ev.Res)
+			gap = int(ev.Res) < want
+		}
+	}
+	if err == nil && !gap && serr != nil {
+		err = fileError(op, serr)
+	}
+	return n, err
+}
+
+// abandon leaves b, still in flight, to a goroutine that gives it back once
+// the kernel is done with it. Close waits for that goroutine.
+func (f *File) abandon(b *Block) {
+	f.pending.Add(1)
+	go func() {
+		defer f.pending.Done()
+		b.Wait(context.Background())
+		f.put(b)
+	}()
+}
+
+// put gives an idle Block back to the pool, without the buffer it held.
+func (f *File) put(b *Block) {
+	b.buf = nil
+	f.blocks.Put(b)
+}
+
+// ioError is the error of an I/O the kernel failed with errno e.
+func (f *File) ioError(op string, e syscall.Errno) error {
+	detail := ""
+	if e == syscall.EINVAL && f.direct {
+		detail = "the file is open with O_DIRECT: buffer address, length or offset misaligned?"
+	}
+	return opError(op, e, detail)
+}
+
+// fileError turns an error of Submit into one about a File's call: the
+// same cause, named after the call, with no index.
+func fileError(op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Op: op, Index: -1, Err: e.Err, Detail: e.Detail}
+	}
+	return err
+}

@@ -1,0 +1,501 @@
+//go:build linux && cgo
+
+package aio_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/linuxaio/aio"
+)
+
+// fileOf returns a File over f on a new stream Context; both are closed at
+// the end of the test.
+func fileOf(t testing.TB, f *os.File, slots int) (*aio.File, *aio.Context) {
+	t.Helper()
+	ctx := streamContext(t, slots)
+	g, err := os.OpenFile(f.Name(), osFlags(t, f), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := ctx.File(g)
+	t.Cleanup(func() {
+		if err := file.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return file, ctx
+}
+
+// osFlags returns the open flags of f, so that fileOf can open its own
+// descriptor the same way (a File owns its file).
+func osFlags(t testing.TB, f *os.File) int {
+	var fl int
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+		if e != 0 {
+			t.Fatal(e)
+		}
+		fl = int(r)
+	})
+	return fl &^ (syscall.O_CREAT | syscall.O_EXCL | syscall.O_TRUNC)
+}
+
+// Many goroutines write disjoint ranges of an O_DIRECT file through one
+// File, then read them back, each other's included, while others read and
+// rewrite one shared range with the same bytes; every byte checks.
+func TestFileConcurrentDirect(t *testing.T) {
+	const (
+		workers = 32
+		block   = 4096
+		blocks  = 16 // per worker
+		span    = blocks * block
+	)
+	df, _ := directFile(t, workers*span)
+	file, ctx := fileOf(t, df, 64)
+	if file.Alignment().Source == aio.AlignNone {
+		t.Fatalf("O_DIRECT File reports no alignment")
+	}
+	shared := pattern(span, 99)
+	want := make([]byte, workers*span)
+	for w := range workers {
+		copy(want[w*span:], pattern(span, byte(w)))
+	}
+	copy(want[:span], shared) // worker 0's range is the shared one
+	if _, err := file.WriteAt(aligned(span), 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := aligned(block)
+			if w == 0 {
+				// Rewrite the shared range block by block while the
+				// others read it: any mix of old and new is the same.
+				for i := range blocks {
+					copy(buf, shared[i*block:])
+					if _, err := file.WriteAt(buf, int64(i*block)); err != nil {
+						errs <- err
+						return
+					}
+				}
+				return
+			}
+			data := want[w*span : (w+1)*span]
+			for i := range blocks {
+				copy(buf, data[i*block:])
+				if n, err := file.WriteAt(buf, int64(w*span+i*block)); n != block || err != nil {
+					errs <- fmt.Errorf("worker %d: WriteAt: %d, %v", w, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Read everything back, every goroutine reading the whole file in
+	// blocks starting at a different place, overlapping all the others.
+	errs = make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := aligned(2 * block)
+			for i := range workers * blocks / 2 {
+				off := ((w*7 + i) * 2 * block) % len(want)
+				if n, err := file.ReadAt(buf, int64(off)); n != len(buf) || err != nil {
+					errs <- fmt.Errorf("ReadAt(%d): %d, %v", off, n, err)
+					return
+				}
+				if !bytes.Equal(buf, want[off:off+len(buf)]) {
+					errs <- fmt.Errorf("ReadAt(%d): wrong data", off)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := file.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Datasync(); err != nil {
+		t.Fatal(err)
+	}
+	st := ctx.Stats()
+	t.Logf("%d Submits shared %d io_submit calls", st.Submits, st.IOSubmitCalls)
+}
+
+// Reads and writes arriving together share io_submit calls, which Stats
+// shows.
+func TestFileSharesSubmits(t *testing.T) {
+	df, data := directFile(t, 1<<20)
+	file, ctx := fileOf(t, df, 64)
+	for round := 0; round < 50; round++ {
+		var wg sync.WaitGroup
+		for g := range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := aligned(4096)
+				off := (g*4096 + round*8192) % len(data)
+				if n, err := file.ReadAt(buf, int64(off)); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+n]) {
+					t.Errorf("ReadAt(%d): %d, %v", off, n, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if st := ctx.Stats(); st.IOSubmitCalls < st.Submits {
+			t.Logf("round %d: %d reads in %d io_submit calls", round, st.Submits, st.IOSubmitCalls)
+			return
+		}
+	}
+	t.Fatalf("50 rounds of 32 concurrent ReadAt shared no io_submit: %+v", ctx.Stats())
+}
+
+// ReadAt follows io.ReaderAt at the end of the file, buffered and O_DIRECT,
+// where the end is not aligned.
+func TestFileEOF(t *testing.T) {
+	const size = 3*4096 + 100
+	check := func(t *testing.T, file *aio.File, data []byte, buf []byte, off int64, wantN int, wantErr error) {
+		t.Helper()
+		n, err := file.ReadAt(buf, off)
+		if n != wantN || err != wantErr {
+			t.Fatalf("ReadAt(%d bytes at %d) = %d, %v; want %d, %v", len(buf), off, n, err, wantN, wantErr)
+		}
+		if off < int64(len(data)) && !bytes.Equal(buf[:n], data[off:off+int64(n)]) {
+			t.Fatalf("ReadAt(%d): wrong data", off)
+		}
+	}
+	t.Run("buffered", func(t *testing.T) {
+		data := pattern(size, 3)
+		file, _ := fileOf(t, tempFile(t, data), 8)
+		check(t, file, data, make([]byte, 4096), 3*4096, 100, io.EOF)
+		check(t, file, data, make([]byte, 100), 3*4096, 100, nil) // exactly to the end
+		check(t, file, data, make([]byte, 10), size, 0, io.EOF)
+		check(t, file, data, make([]byte, 10), size+5000, 0, io.EOF)
+		check(t, file, data, make([]byte, 2*size), 0, size, io.EOF)
+		check(t, file, data, nil, size+1, 0, nil) // nothing asked, nothing read
+	})
+	t.Run("direct", func(t *testing.T) {
+		df, data := directFile(t, size)
+		file, _ := fileOf(t, df, 8)
+		check(t, file, data, aligned(8192), 2*4096, 4096+100, io.EOF)
+		check(t, file, data, aligned(4096), 4*4096, 0, io.EOF)
+		check(t, file, data, aligned(4*4096), 0, size, io.EOF)
+	})
+}
+
+// Requests bigger than a chunk are split into several Blocks that go to
+// the kernel in one io_submit, reads and writes alike, up to the end of
+// the file.
+func TestFileSplit(t *testing.T) {
+	defer aio.SetMaxChunk(64 << 10)()
+	df, _ := directFile(t, 1<<20)
+	file, ctx := fileOf(t, df, 32)
+	data := pattern(1<<20, 42)
+	buf := aligned(len(data))
+	copy(buf, data)
+	before := ctx.Stats()
+	if n, err := file.WriteAt(buf, 0); n != len(buf) || err != nil {
+		t.Fatalf("WriteAt: %d, %v", n, err)
+	}
+	st := ctx.Stats()
+	if got := st.Submitted - before.Submitted; got != 16 {
+		t.Fatalf("a 1 MiB write in 64 KiB chunks made %d Blocks, want 16", got)
+	}
+	if got := st.IOSubmitCalls - before.IOSubmitCalls; got != 1 {
+		t.Fatalf("its 16 Blocks took %d io_submit calls, want 1", got)
+	}
+	clear(buf)
+	// 1 MiB and 8 KiB from 8 KiB: the last chunk runs past the end.
+	big := aligned(len(data))
+	n, err := file.ReadAt(big, 8192)
+	if n != len(data)-8192 || err != io.EOF {
+		t.Fatalf("ReadAt past the end: %d, %v", n, err)
+	}
+	if !bytes.Equal(big[:n], data[8192:]) {
+		t.Fatal("split read: wrong data")
+	}
+}
+
+// On an O_DIRECT file an unaligned offset, length or buffer is refused with
+// an error naming the alignment, and nothing reaches the kernel.
+func TestFileAlignmentErrors(t *testing.T) {
+	df, _ := directFile(t, 1<<16)
+	file, ctx := fileOf(t, df, 8)
+	a := file.Alignment()
+	if a.Offset <= 0 || a.Memory <= 0 || a.ReadOffset <= 0 {
+		t.Fatalf("Alignment %+v", a)
+	}
+	got, err := aio.DirectAlignment(df)
+	if err != nil || got != a {
+		t.Fatalf("DirectAlignment = %+v, %v; the File has %+v", got, err, a)
+	}
+	buf := aligned(8192)
+	cases := []struct {
+		name string
+		p    []byte
+		off  int64
+		what string
+	}{
+		{"offset", buf[:4096], int64(a.ReadOffset) / 2, "offset"},
+		{"length", buf[:a.ReadOffset+a.ReadOffset/2], 0, "length"},
+	}
+	if a.Memory > 1 {
+		cases = append(cases, struct {
+			name string
+			p    []byte
+			off  int64
+			what string
+		}{"address", buf[a.Memory/2 : a.Memory/2+4096], 0, "address"})
+	}
+	before := ctx.Stats()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := file.ReadAt(c.p, c.off)
+			wantErr(t, err, syscall.EINVAL, c.what, fmt.Sprint(a.ReadOffset), "O_DIRECT")
+			_, err = file.WriteAt(c.p, c.off)
+			wantErr(t, err, syscall.EINVAL, c.what, "O_DIRECT")
+		})
+	}
+	if after := ctx.Stats(); after.IOSubmitCalls != before.IOSubmitCalls {
+		t.Fatalf("misaligned requests reached io_submit: %+v then %+v", before, after)
+	}
+	if n, err := file.ReadAt(buf[:4096], 4096); n != 4096 || err != nil {
+		t.Fatalf("aligned ReadAt after refusals: %d, %v", n, err)
+	}
+}
+
+// The fallback for kernels without statx DIOALIGN reads the logical block
+// size of the file's block device, and agrees with sysfs and with statx.
+func TestBlockAlignment(t *testing.T) {
+	df, _ := directFile(t, 4096)
+	a, err := aio.BlockAlignment(df)
+	if err != nil {
+		t.Skipf("file not on a block device: %v", err)
+	}
+	if a.Source != aio.AlignBlockDevice || a.Offset != a.Memory || a.Offset < 512 {
+		t.Fatalf("BlockAlignment %+v", a)
+	}
+	st, err := aio.DirectAlignment(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Source == aio.AlignStatx && st.Offset != a.Offset {
+		t.Fatalf("statx says offsets align to %d, the device's block size is %d", st.Offset, a.Offset)
+	}
+	// A block device itself, through BLKSSZGET: the file's own device
+	// if the sandbox lets us open it, else any other one it does.
+	names := []string{devName(t, df)}
+	if m, _ := filepath.Glob("/sys/class/block/*/queue/logical_block_size"); len(m) > 0 {
+		for _, p := range m {
+			names = append(names, filepath.Base(filepath.Dir(filepath.Dir(p))))
+		}
+	}
+	for _, name := range names {
+		bd, err := os.Open("/dev/" + name)
+		if err != nil {
+			continue
+		}
+		defer bd.Close()
+		want := procInt(t, "/sys/class/block/"+name+"/queue/logical_block_size")
+		b, err := aio.BlockAlignment(bd)
+		if err != nil || b.Offset != want || b.Source != aio.AlignBlockDevice {
+			t.Fatalf("BLKSSZGET on /dev/%s: %+v, %v; sysfs says %d", name, b, err, want)
+		}
+		t.Logf("/dev/%s: %d-byte logical blocks", name, want)
+		return
+	}
+	t.Skipf("BLKSSZGET not checked: this sandbox opens none of the block devices %v", names)
+}
+
+// devName returns the name of the block device f is on, as under /dev.
+func devName(t *testing.T, f *os.File) string {
+	var st syscall.Stat_t
+	if err := syscall.Stat(f.Name(), &st); err != nil {
+		t.Fatal(err)
+	}
+	uevent, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", st.Dev>>8&0xfff, st.Dev&0xff|st.Dev>>12&0xfff00))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, name, _ := bytes.Cut(uevent, []byte("DEVNAME="))
+	name, _, _ = bytes.Cut(name, []byte("\n"))
+	return string(name)
+}
+
+// A File over a Manual Context, a closed File, a File over an O_APPEND
+// file and a negative offset are refused.
+func TestFileRefusals(t *testing.T) {
+	f := tempFile(t, pattern(8192, 1))
+	manual := newContext(t, 4).File(f)
+	_, err := manual.ReadAt(make([]byte, 10), 0)
+	wantErr(t, err, aio.ErrWrongMode)
+
+	file, _ := fileOf(t, f, 4)
+	_, err = file.ReadAt(make([]byte, 10), -1)
+	wantErr(t, err, syscall.EINVAL, "negative offset")
+	if err := file.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = file.ReadAt(make([]byte, 10), 0)
+	wantErr(t, err, os.ErrClosed)
+	wantErr(t, file.Sync(), os.ErrClosed)
+
+	g, err := os.OpenFile(f.Name(), os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := streamContext(t, 4).File(g)
+	defer app.Close()
+	_, err = app.WriteAt([]byte("x"), 0)
+	wantErr(t, err, syscall.EINVAL, "O_APPEND")
+	if n, err := app.ReadAt(make([]byte, 10), 0); n != 10 || err != nil {
+		t.Fatalf("ReadAt of an O_APPEND File: %d, %v", n, err)
+	}
+}
+
+// A write the kernel refuses comes back as its error, named after the call.
+func TestFileWriteError(t *testing.T) {
+	f := tempFile(t, pattern(4096, 1))
+	ro, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := streamContext(t, 4).File(ro)
+	defer file.Close()
+	n, err := file.WriteAt([]byte("data"), 0)
+	if n != 0 {
+		t.Fatalf("WriteAt to a read-only file wrote %d", n)
+	}
+	wantErr(t, err, syscall.EBADF, "aio: write:")
+}
+
+// When ctx is done while a read is in flight, ReadAtContext returns at
+// once; the kernel still fills the buffer, which stays pinned and alive
+// meanwhile, and Close waits for it.
+func TestFileReadAtContextCancel(t *testing.T) {
+	const size = 32 << 20
+	df, data := directFile(t, size)
+	file, _ := fileOf(t, df, 4)
+	cancelled, waiting := context.WithCancel(context.Background())
+	waiting() // done before the read is submitted: it still goes in
+	for try := 0; ; try++ {
+		buf := aligned(size)
+		n, err := file.ReadAtContext(cancelled, buf, 0)
+		if err == nil {
+			if try == 9 {
+				t.Fatalf("ten 32 MiB O_DIRECT reads all completed before ReadAtContext looked at ctx")
+			}
+			continue
+		}
+		if !errors.Is(err, context.Canceled) || n != 0 {
+			t.Fatalf("ReadAtContext: %d, %v", n, err)
+		}
+		// Churn the heap while the kernel writes into buf.
+		garbage := make([][]byte, 0, 64)
+		for range 64 {
+			garbage = append(garbage, bytes.Repeat([]byte{0xee}, 64<<10))
+			runtime.GC()
+		}
+		if err := file.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf, data) {
+			t.Fatal("the abandoned read did not land in its buffer")
+		}
+		fill := bytes.Repeat([]byte{0xee}, 64<<10)
+		for _, g := range garbage {
+			if !bytes.Equal(g, fill) {
+				t.Fatal("the kernel wrote into memory that was not the buffer")
+			}
+		}
+		return
+	}
+}
+
+// File works as an io.ReaderAt for the standard library: a SectionReader
+// and archive/zip read through it.
+func TestFileStandardLibrary(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "test.zip")
+	zf, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := map[string][]byte{
+		"a.txt":       []byte("hello, kernel AIO\n"),
+		"dir/b.bin":   pattern(300<<10, 5),
+		"dir/c.empty": nil,
+	}
+	zw := zip.NewWriter(zf)
+	for name, data := range contents {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zf.Close()
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := streamContext(t, 16).File(f)
+	defer file.Close()
+	zr, err := zip.NewReader(file, int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != len(contents) {
+		t.Fatalf("%d entries, want %d", len(zr.File), len(contents))
+	}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, contents[zf.Name]) {
+			t.Fatalf("%s: %d bytes, %v", zf.Name, len(got), err)
+		}
+	}
+	sr := io.NewSectionReader(file, 100, int64(len(raw)-200))
+	got, err := io.ReadAll(sr)
+	if err != nil || !bytes.Equal(got, raw[100:len(raw)-100]) {
+		t.Fatalf("SectionReader: %d bytes, %v", len(got), err)
+	}
+}
