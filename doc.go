@@ -23,6 +23,10 @@
 // which takes a context.Context. A Context made with the Manual option has
 // no channel: GetEvents reaps its completions, as io_getevents does.
 //
+// Code written for os.File can use a File instead: Context.File wraps an
+// *os.File in an io.ReaderAt and io.WriterAt whose concurrent calls become
+// batched kernel AIO, with no OS thread per call waiting.
+//
 // # When kernel AIO is asynchronous
 //
 // Kernel AIO is truly asynchronous for files opened with O_DIRECT (and for
@@ -30,10 +34,12 @@
 // Submit blocks as long as a pread would; RWFNoWait turns a read that would
 // block into an EAGAIN event instead. O_DIRECT needs the buffer address, the
 // length and the offset aligned to the file's logical block size (often 512
-// or 4096 bytes). Where the kernel reports that rule (statx STATX_DIOALIGN,
-// Linux 6.1+), Submit refuses a misaligned request with an error naming it;
-// elsewhere the request completes with an EINVAL event. tmpfs refuses
-// O_DIRECT before Linux 6.6. For page-cache-hot reads, plain pread from
+// or 4096 bytes): DirectAlignment and OpenDirect find it, from statx
+// STATX_DIOALIGN (Linux 6.1+) or else the block device, and Submit refuses a
+// misaligned request with an error naming it. Where neither is known, the
+// request completes with an EINVAL event. AlignedBuffer and BufferPool give
+// aligned memory outside the Go heap. tmpfs refuses O_DIRECT before Linux
+// 6.6. For page-cache-hot reads, plain pread from
 // goroutines is faster than kernel AIO.
 //
 // # Memory
