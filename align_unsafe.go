@@ -13,6 +13,15 @@ type dioAlign struct {
 	source           AlignSource
 }
 
+// offset returns the alignment of offsets and lengths for cmd, or 0 if
+// none is known.
+func (a dioAlign) offset(cmd Command) int64 {
+	if cmd == CmdRead || cmd == CmdReadV {
+		return int64(a.read)
+	}
+	return int64(a.write)
+}
+
 // public returns a as an Alignment.
 func (a dioAlign) public() Alignment {
 	return Alignment{Memory: int(a.mem), Offset: int(a.write), ReadOffset: int(a.read), Source: a.source}
@@ -25,10 +34,7 @@ func (a dioAlign) public() Alignment {
 // offset, and the address and length of every buffer that is not empty.
 // It allocates only when it finds a fault.
 func (b *Block) misaligned() string {
-	mem, off := uint64(b.dio.mem), uint64(b.dio.write)
-	if b.cmd == CmdRead || b.cmd == CmdReadV {
-		off = uint64(b.dio.read)
-	}
+	mem, off := uint64(b.dio.mem), uint64(b.dio.offset(b.cmd))
 	why := func(what string, v any) string {
 		return fmt.Sprintf("O_DIRECT %s on this file needs offsets and lengths aligned to %d bytes "+
 			"and buffer addresses to %d (%s): %s %v is not", b.cmd, off, mem, b.dio.source, what, v)

@@ -34,6 +34,11 @@ const (
 	// too. Kernels before 6.0 need exactly that; later ones accept
 	// buffers aligned to less, which this figure refuses.
 	AlignBlockDevice
+	// AlignPage: nothing reports the alignment (a file on no block
+	// device, on a kernel or file system without STATX_DIOALIGN), so
+	// DirectAlignment gives the page size, which satisfies every file
+	// system that takes O_DIRECT. Submit and File check nothing then.
+	AlignPage
 )
 
 // String returns where the alignment comes from, as error messages say it.
@@ -43,16 +48,23 @@ func (s AlignSource) String() string {
 		return "statx DIOALIGN"
 	case AlignBlockDevice:
 		return "the device's logical block size"
+	case AlignPage:
+		return "the page size, as nothing reports it"
 	}
 	return "unknown"
 }
 
 // buffers maps the address of each buffer AlignedBuffer returned to its
-// whole mapping, so that FreeBuffer unmaps exactly that and refuses
-// anything else.
+// whole mapping and the pool that owns it, if one does, so that FreeBuffer
+// unmaps exactly that and refuses anything else.
 var buffers struct {
 	sync.Mutex
-	m map[*byte][]byte
+	m map[*byte]mapping
+}
+
+type mapping struct {
+	m    []byte
+	pool *BufferPool
 }
 
 // AlignedBuffer returns size bytes of zeroed memory outside the Go heap,
@@ -64,7 +76,9 @@ var buffers struct {
 // neither moves nor frees it, so the kernel may use it without pinning,
 // and it must be released with FreeBuffer once no I/O uses it. Using it
 // after FreeBuffer faults. A BufferPool reuses such buffers.
-func AlignedBuffer(size, align int) ([]byte, error) {
+func AlignedBuffer(size, align int) ([]byte, error) { return alignedBuffer(size, align, nil) }
+
+func alignedBuffer(size, align int, pool *BufferPool) ([]byte, error) {
 	page := os.Getpagesize()
 	if align == 0 {
 		align = page
@@ -90,27 +104,35 @@ func AlignedBuffer(size, align int) ([]byte, error) {
 	p := m[start : start+size : start+size]
 	buffers.Lock()
 	if buffers.m == nil {
-		buffers.m = make(map[*byte][]byte)
+		buffers.m = make(map[*byte]mapping)
 	}
-	buffers.m[&p[0]] = m
+	buffers.m[&p[0]] = mapping{m, pool}
 	buffers.Unlock()
 	return p, nil
 }
 
 // FreeBuffer releases a buffer AlignedBuffer returned. p must start where
 // the buffer starts (its length may differ), and no I/O may be using it.
-// A slice that is not such a buffer, or one already freed, is refused with
-// an error wrapping EINVAL, and nothing is unmapped.
-func FreeBuffer(p []byte) error {
+// A slice that is not such a buffer, one already freed, or one a BufferPool
+// owns, is refused with an error wrapping EINVAL, and nothing is unmapped.
+func FreeBuffer(p []byte) error { return freeBuffer(p, nil) }
+
+// freeBuffer frees p if pool owns it (nil: no pool does).
+func freeBuffer(p []byte, pool *BufferPool) error {
 	d := unsafe.SliceData(p)
 	buffers.Lock()
 	m, ok := buffers.m[d]
-	delete(buffers.m, d)
-	buffers.Unlock()
-	if d == nil || !ok {
-		return opError("buffer", syscall.EINVAL, "not a buffer from AlignedBuffer, or already freed")
+	if ok && m.pool == pool {
+		delete(buffers.m, d)
 	}
-	if err := unmap(m); err != nil {
+	buffers.Unlock()
+	switch {
+	case d == nil || !ok:
+		return opError("buffer", syscall.EINVAL, "not a buffer from AlignedBuffer, or already freed")
+	case m.pool != pool:
+		return opError("buffer", syscall.EINVAL, "the buffer belongs to a BufferPool: Put it back instead")
+	}
+	if err := unmap(m.m); err != nil {
 		return opError("munmap", err, "")
 	}
 	return nil
@@ -165,7 +187,7 @@ func (p *BufferPool) Get() ([]byte, error) {
 		return b, nil
 	}
 	p.mu.Unlock()
-	b, err := AlignedBuffer(p.size, p.align)
+	b, err := alignedBuffer(p.size, p.align, p)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +210,7 @@ func (p *BufferPool) Put(b []byte) error {
 	delete(p.out, d)
 	if p.closed {
 		p.mu.Unlock()
-		return FreeBuffer(b)
+		return freeBuffer(b, p)
 	}
 	p.idle = append(p.idle, unsafe.Slice(d, p.size))
 	p.mu.Unlock()
@@ -204,7 +226,7 @@ func (p *BufferPool) Close() error {
 	p.mu.Unlock()
 	var first error
 	for _, b := range idle {
-		if err := FreeBuffer(b); err != nil && first == nil {
+		if err := freeBuffer(b, p); err != nil && first == nil {
 			first = err
 		}
 	}

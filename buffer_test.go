@@ -101,6 +101,7 @@ func TestBufferPool(t *testing.T) {
 	}
 	wantErr(t, pool.Put(a), syscall.EINVAL, "already put back")
 	wantErr(t, pool.Put(make([]byte, 8192)), syscall.EINVAL)
+	wantErr(t, aio.FreeBuffer(b), syscall.EINVAL, "BufferPool")
 	c, _ := pool.Get()
 	if &c[0] != &a[0] || len(c) != 8192 || c[0] != 7 {
 		t.Fatal("Get did not reuse the buffer put back")

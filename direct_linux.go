@@ -3,6 +3,7 @@
 package aio
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -84,24 +85,36 @@ func sysfsBlockSize(dev uint64) (int, error) {
 			return strconv.Atoi(strings.TrimSpace(string(b)))
 		}
 	}
-	return 0, fmt.Errorf("device %d:%d has no block queue in sysfs (not on a block device): %w",
-		major, minor, syscall.EINVAL)
+	return 0, fmt.Errorf("device %d:%d has no block queue in sysfs: %w", major, minor, errNoBlockDevice)
 }
+
+// errNoBlockDevice: the file is on no block device whose block size could
+// give its alignment.
+var errNoBlockDevice = errors.New("not on a block device")
 
 // DirectAlignment returns the alignment O_DIRECT I/O on f needs, whether
 // or not f is open with O_DIRECT. It asks statx for STATX_DIOALIGN (Linux
 // 6.1+) and, where the kernel or the file system does not say, takes the
-// logical block size of the block device f is on (or is). It fails, with an
-// error wrapping EINVAL, for a file on no block device whose file system
-// reports no alignment: such files (tmpfs before Linux 6.6, most network
-// and FUSE file systems) usually refuse O_DIRECT altogether.
+// logical block size of the block device f is on (or is). For a file on no
+// block device whose file system does not say either (tmpfs, overlayfs or
+// a network file system, on a kernel without DIOALIGN), it returns the page
+// size, Source AlignPage: nothing stricter is asked by a file system that
+// takes O_DIRECT at all. It fails, with an error wrapping EINVAL, when the
+// file system reports that it takes no O_DIRECT on f.
 func DirectAlignment(f *os.File) (Alignment, error) {
+	if f == nil {
+		return Alignment{}, &os.PathError{Op: "direct alignment", Err: os.ErrInvalid}
+	}
 	var a dioAlign
 	err := controlFD(f, func(fd int) error {
 		var err error
 		a, err = alignmentOf(fd)
 		return err
 	})
+	if errors.Is(err, errNoBlockDevice) {
+		p := uint32(os.Getpagesize())
+		return Alignment{Memory: int(p), Offset: int(p), ReadOffset: int(p), Source: AlignPage}, nil
+	}
 	if err != nil {
 		return Alignment{}, &os.PathError{Op: "direct alignment", Path: f.Name(), Err: err}
 	}
@@ -109,8 +122,9 @@ func DirectAlignment(f *os.File) (Alignment, error) {
 }
 
 // OpenDirect opens the named file with O_DIRECT added to flag, as
-// os.OpenFile does, and returns it with the alignment its I/O needs. It
-// fails if the file system refuses O_DIRECT (EINVAL from open).
+// os.OpenFile does, and returns it with the alignment its I/O needs (see
+// DirectAlignment). It fails if the file system refuses O_DIRECT (EINVAL
+// from open).
 func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, error) {
 	f, err := os.OpenFile(name, flag|syscall.O_DIRECT, perm)
 	if err != nil {

@@ -50,7 +50,9 @@ type File struct {
 
 // File returns a File that does f's I/O through c, which must be in stream
 // mode (not Manual): its calls wait for their Blocks with Block.Wait, and
-// fail with ErrWrongMode on a Manual Context.
+// fail with ErrWrongMode on a Manual Context. When c is full, File calls
+// wait for room whatever c's FullPolicy; room held by events unread on
+// Events, by other users of c, makes them wait for that reader.
 //
 // The File owns f from now on: File.Close closes it. f's blocking mode is
 // left as it is. Whether f is open with O_DIRECT, and its alignment, are read
@@ -58,7 +60,7 @@ type File struct {
 func (c *Context) File(f *os.File) *File {
 	x := &File{c: c, f: f}
 	x.blocks.New = x.newBlock
-	if f == nil {
+	if f == nil || c == nil {
 		x.err = os.ErrInvalid
 		return x
 	}
@@ -102,11 +104,14 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // ReadAtContext is ReadAt with a context.Context. If ctx is done before the
-// read completes, ReadAtContext returns ctx.Err() at once, but the kernel
-// cannot cancel disk I/O: it goes on, and may write p until it completes.
-// p stays pinned and referenced until then, so memory stays safe, but its
-// contents are undefined and the caller must not reuse p for other data
-// until the File's Close has returned (Close waits for that I/O).
+// call starts, it returns ctx.Err() and reads nothing. If ctx is done while
+// the call waits for room in the Context or for the read, ReadAtContext
+// returns ctx.Err() then, but the kernel cannot cancel disk I/O: a read
+// already submitted goes on, and may write p until it completes. p stays
+// pinned and referenced until then, so memory stays safe, but its contents
+// are undefined, and since nothing reports when that read ends, the caller
+// must not reuse p for other data (nor free it, if it is an AlignedBuffer)
+// until the File's Close has returned: Close waits for that I/O.
 func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
 	return f.transfer(ctx, CmdRead, p, off)
 }
@@ -119,9 +124,11 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // WriteAtContext is WriteAt with a context.Context. If ctx is done before
-// the write completes, WriteAtContext returns ctx.Err() at once, and the
-// write goes on: the kernel may read p until it completes, and some, all or
-// none of p may reach the file. Close waits for it.
+// the call starts, it returns ctx.Err() and writes nothing. If ctx is done
+// while the write is in flight, WriteAtContext returns ctx.Err() then, and
+// the write goes on: the kernel may read p until it completes, and some,
+// all or none of p may reach the file. As with ReadAtContext, p must not be
+// reused or freed until the File's Close has returned.
 func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (int, error) {
 	if f.append {
 		return 0, opError("write", syscall.EINVAL, "WriteAt on a file opened with O_APPEND")
@@ -163,9 +170,12 @@ func (f *File) Close() error {
 }
 
 // enter starts a call, or says why the File cannot take one.
-func (f *File) enter(op string) error {
+func (f *File) enter(ctx context.Context, op string) error {
 	if f.err != nil {
-		return opError(op, f.err, "the File has no usable file")
+		return opError(op, f.err, "the File has no usable file or Context")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	f.mu.RLock()
 	if f.closed.Load() {
@@ -177,7 +187,10 @@ func (f *File) enter(op string) error {
 
 func (f *File) sync(ctx context.Context, cmd Command) error {
 	op := cmd.String()
-	if err := f.enter(op); err != nil {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := f.enter(ctx, op); err != nil {
 		return err
 	}
 	defer f.mu.RUnlock()
@@ -195,7 +208,10 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 	if off < 0 {
 		return 0, opError(op, syscall.EINVAL, "negative offset")
 	}
-	if err := f.enter(op); err != nil {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := f.enter(ctx, op); err != nil {
 		return 0, err
 	}
 	defer f.mu.RUnlock()
@@ -209,7 +225,7 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 		// A short transfer: at the end of the file for a read, out of
 		// space (the next try says so) for a write. On an O_DIRECT
 		// file an unaligned end can only be the end of the file.
-		if m == 0 || f.dio.read != 0 && (off+int64(n))%int64(f.dio.read) != 0 {
+		if a := f.dio.offset(cmd); m == 0 || a != 0 && (off+int64(n))%a != 0 {
 			if cmd == CmdRead {
 				return n, io.EOF
 			}
@@ -226,11 +242,13 @@ func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int,
 	var one [1]*Block
 	blocks := one[:0]
 	if len(p) > maxChunk {
-		blocks = make([]*Block, 0, (len(p)+maxChunk-1)/maxChunk)
+		blocks = make([]*Block, 0, len(p)/maxChunk+1)
 	}
-	for i := 0; i < len(p); i += maxChunk {
+	for rest := p; len(rest) > 0; {
 		b := f.blocks.Get().(*Block)
-		b.cmd, b.buf, b.off = cmd, p[i:min(len(p), i+maxChunk)], off+int64(i)
+		n := min(len(rest), maxChunk) // no i+maxChunk: it overflows a 32-bit int
+		b.cmd, b.buf, b.off = cmd, rest[:n], off+int64(len(p)-len(rest))
+		rest = rest[n:]
 		blocks = append(blocks, b)
 	}
 	return f.run(ctx, cmd.String(), blocks)
@@ -255,6 +273,9 @@ func (f *File) run(ctx context.Context, op string, blocks []*Block) (int, error)
 			for _, b := range blocks[i:k] {
 				f.abandon(b)
 			}
+			if err != nil {
+				return n, err // the earlier failure says more
+			}
 			return n, werr
 		}
 		want := len(b.buf)
@@ -269,6 +290,9 @@ func (f *File) run(ctx context.Context, op string, blocks []*Block) (int, error)
 		}
 	}
 	if err == nil && !gap && serr != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(serr, cerr) {
+			return n, cerr // ended waiting for room: ctx.Err() as such
+		}
 		err = fileError(op, serr)
 	}
 	return n, err

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/linuxaio/aio"
 )
@@ -401,20 +402,26 @@ func TestFileWriteError(t *testing.T) {
 func TestFileReadAtContextCancel(t *testing.T) {
 	const size = 32 << 20
 	df, data := directFile(t, size)
-	file, _ := fileOf(t, df, 4)
-	cancelled, waiting := context.WithCancel(context.Background())
-	waiting() // done before the read is submitted: it still goes in
+	file, ctx := fileOf(t, df, 4)
 	for try := 0; ; try++ {
+		reqCtx, cancel := context.WithCancel(context.Background())
+		go func() { // cancel as soon as the read is in flight
+			for ctx.InFlight() == 0 && reqCtx.Err() == nil {
+				runtime.Gosched()
+			}
+			cancel()
+		}()
 		buf := aligned(size)
-		n, err := file.ReadAtContext(cancelled, buf, 0)
+		n, err := file.ReadAtContext(reqCtx, buf, 0)
+		cancel()
 		if err == nil {
 			if try == 9 {
-				t.Fatalf("ten 32 MiB O_DIRECT reads all completed before ReadAtContext looked at ctx")
+				t.Fatalf("ten 32 MiB O_DIRECT reads all completed before their ctx was cancelled")
 			}
 			continue
 		}
-		if !errors.Is(err, context.Canceled) || n != 0 {
-			t.Fatalf("ReadAtContext: %d, %v", n, err)
+		if err != context.Canceled || n != 0 {
+			t.Fatalf("ReadAtContext: %d, %v; want 0, context.Canceled itself", n, err)
 		}
 		// Churn the heap while the kernel writes into buf.
 		garbage := make([][]byte, 0, 64)
@@ -435,6 +442,115 @@ func TestFileReadAtContextCancel(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// A ctx done before the call submits nothing; one that ends while the call
+// waits for room comes back as ctx.Err() itself. A File waits for room even
+// on a FullError Context.
+func TestFileContextBeforeSubmit(t *testing.T) {
+	data := pattern(1<<16, 9)
+	f := tempFile(t, data)
+	file, ctx := fileOf(t, f, 1)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := ctx.Stats()
+	if n, err := file.WriteAtContext(done, []byte("xyz"), 0); n != 0 || err != context.Canceled {
+		t.Fatalf("WriteAtContext with a done ctx: %d, %v", n, err)
+	}
+	if err := file.SyncContext(done); err != context.Canceled {
+		t.Fatalf("SyncContext with a done ctx: %v", err)
+	}
+	if after := ctx.Stats(); after.Submits != before.Submits {
+		t.Fatalf("a done ctx still submitted: %+v, then %+v", before, after)
+	}
+
+	// The Context's only slot held by a poll that never fires.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	poll := aio.NewPoll(r, aio.PollIn)
+	submit(t, ctx, poll)
+	short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer stop()
+	if n, err := file.ReadAtContext(short, make([]byte, 10), 0); n != 0 || err != context.DeadlineExceeded {
+		t.Fatalf("ReadAtContext waiting for room: %d, %#v; want context.DeadlineExceeded", n, err)
+	}
+	if err := ctx.Cancel(poll); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-ctx.Events(); ev.Block != poll {
+		t.Fatalf("event %+v", ev)
+	}
+
+	// Four chunks through two slots of a FullError Context.
+	defer aio.SetMaxChunk(4096)()
+	file2 := streamContext(t, 2, aio.WhenFull(aio.FullError)).File(reopen(t, f))
+	defer file2.Close()
+	buf := make([]byte, 4*4096)
+	if n, err := file2.ReadAt(buf, 0); n != len(buf) || err != nil || !bytes.Equal(buf, data[:len(buf)]) {
+		t.Fatalf("split ReadAt on a 2-slot FullError Context: %d, %v", n, err)
+	}
+}
+
+// reopen opens f's file again, read-only.
+func reopen(t testing.TB, f *os.File) *os.File {
+	g, err := os.Open(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// Where nothing reports the alignment (a file on no block device, here
+// tmpfs, whose statx gives no DIOALIGN), DirectAlignment gives the page
+// size, and Submit checks nothing.
+func TestDirectAlignmentNoDevice(t *testing.T) {
+	name := filepath.Join("/dev/shm", fmt.Sprintf("aio-test-%d", os.Getpid()))
+	if err := os.WriteFile(name, pattern(8192, 1), 0o600); err != nil {
+		t.Skipf("no /dev/shm: %v", err)
+	}
+	defer os.Remove(name)
+	f, a, err := aio.OpenDirect(name, os.O_RDONLY, 0)
+	if errors.Is(err, syscall.EINVAL) {
+		t.Skipf("tmpfs refuses O_DIRECT on this kernel (before 6.6): %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := streamContext(t, 4).File(f)
+	defer file.Close()
+	if a.Source == aio.AlignStatx {
+		t.Skipf("this kernel's tmpfs reports DIOALIGN: %+v", a)
+	}
+	page := os.Getpagesize()
+	if a != (aio.Alignment{Memory: page, Offset: page, ReadOffset: page, Source: aio.AlignPage}) {
+		t.Fatalf("OpenDirect on tmpfs: alignment %+v", a)
+	}
+	if file.Alignment().Source != aio.AlignNone {
+		t.Fatalf("File on tmpfs checks %+v", file.Alignment())
+	}
+	if n, err := file.ReadAt(make([]byte, 100), 10); n != 100 || err != nil {
+		t.Fatalf("unaligned ReadAt on tmpfs O_DIRECT: %d, %v", n, err)
+	}
+}
+
+// Nil and missing things give errors, not panics.
+func TestFileNil(t *testing.T) {
+	var nilCtx *aio.Context
+	file := nilCtx.File(reopen(t, tempFile(t, []byte("x"))))
+	if _, err := file.ReadAt(make([]byte, 1), 0); !errors.Is(err, os.ErrInvalid) {
+		t.Fatalf("ReadAt on a File of a nil Context: %v", err)
+	}
+	file.Close()
+	if _, err := streamContext(t, 1).File(nil).ReadAt(make([]byte, 1), 0); !errors.Is(err, os.ErrInvalid) {
+		t.Fatalf("ReadAt on a File of a nil file: %v", err)
+	}
+	if _, err := aio.DirectAlignment(nil); !errors.Is(err, os.ErrInvalid) {
+		t.Fatalf("DirectAlignment(nil): %v", err)
 	}
 }
 

@@ -94,7 +94,8 @@ func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, err
 // submitGathering is SubmitContext for callers that each submit one I/O
 // and are woken together, as File's are when a batch of completions comes:
 // each yields its processor before flushing the queue, so that the others
-// queue their Blocks first and one io_submit takes them all. Each
+// queue their Blocks first and one io_submit takes them all. It waits for
+// room whatever the FullPolicy: a File call has no use for ErrFull. Each
 // io_submit costs a system call and, on a virtual disk, a doorbell to the
 // host: gathering cuts CPU per I/O where those dominate.
 func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
@@ -158,7 +159,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 		if full == roomFree {
 			continue
 		}
-		if s.full == FullError {
+		if s.full == FullError && !gather {
 			return done, &Error{Op: "submit", Index: done, Err: ErrFull,
 				Detail: strconv.Itoa(done) + " of " + strconv.Itoa(len(blocks)) +
 					" blocks submitted; the context's " + strconv.Itoa(len(s.slots)) + " slots are taken"}

@@ -62,52 +62,75 @@ type result struct {
 // copyDirect copies src to dst with depth goroutines, each reading a chunk
 // of bs bytes through one File and writing it through another, so that up
 // to depth reads and writes are in flight.
-func copyDirect(src, dst string, depth, bs int, progress io.Writer) (result, error) {
+func copyDirect(src, dst string, depth, bs int, progress io.Writer) (res result, err error) {
 	in, ia, err := aio.OpenDirect(src, os.O_RDONLY, 0)
 	if err != nil {
 		return result{}, err
 	}
-	out, oa, err := aio.OpenDirect(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	owned := false // by the Files, which close them
+	closeOnErr := func(f *os.File) {
+		if err != nil && !owned {
+			f.Close()
+		}
+	}
+	defer closeOnErr(in)
+	// Seek, not Stat: a block device's Stat gives size 0.
+	size, err := in.Seek(0, io.SeekEnd)
 	if err != nil {
-		in.Close()
 		return result{}, err
 	}
-	fi, err := in.Stat()
+	// No O_TRUNC yet: dst may be src under another name.
+	out, oa, err := aio.OpenDirect(dst, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		in.Close()
-		out.Close()
 		return result{}, err
 	}
-	size := fi.Size()
+	defer closeOnErr(out)
+	si, err := in.Stat()
+	if err != nil {
+		return result{}, err
+	}
+	di, err := out.Stat()
+	if err != nil {
+		return result{}, err
+	}
+	if os.SameFile(si, di) {
+		return result{}, fmt.Errorf("%s and %s are the same file", src, dst)
+	}
 	// A chunk must suit both files: a multiple of every alignment.
 	align := max(ia.ReadOffset, oa.Offset, ia.Memory, oa.Memory)
 	bs = (bs + align - 1) / align * align
-	// Allocated extents take O_DIRECT writes without the allocation that
-	// would make io_submit wait; the file gets its exact size at the end.
-	padded := (size + int64(align) - 1) / int64(align) * int64(align)
-	if padded > 0 {
-		if err := syscall.Fallocate(int(out.Fd()), 0, 0, padded); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
-			in.Close()
-			out.Close()
-			return result{}, fmt.Errorf("fallocate %s: %w", dst, err)
+	regular := di.Mode().IsRegular()
+	if regular {
+		if err = out.Truncate(0); err != nil {
+			return result{}, err
+		}
+		// Allocated extents take O_DIRECT writes without the allocation
+		// that would make io_submit wait; the file gets its exact size at
+		// the end.
+		padded := (size + int64(align) - 1) / int64(align) * int64(align)
+		if padded > 0 {
+			if err = syscall.Fallocate(int(out.Fd()), 0, 0, padded); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+				return result{}, fmt.Errorf("fallocate %s: %w", dst, err)
+			}
 		}
 	}
 
-	ctx, err := aio.NewContext(2 * depth)
-	if err != nil {
-		in.Close()
-		out.Close()
-		return result{}, err
-	}
-	defer ctx.Close()
-	r, w := ctx.File(in), ctx.File(out)
-	defer r.Close()
-	defer w.Close()
+	// The buffers outlive the Files, whose Close waits for I/O that a
+	// failure left in flight: deferred first, freed last.
 	pool, err := aio.NewBufferPool(bs, align)
 	if err != nil {
 		return result{}, err
 	}
 	defer pool.Close()
+	ctx, err := aio.NewContext(2 * depth)
+	if err != nil {
+		return result{}, err
+	}
+	defer ctx.Close()
+	r, w := ctx.File(in), ctx.File(out)
+	owned = true
+	defer r.Close()
+	defer w.Close()
 
 	var (
 		next, done atomic.Int64
@@ -154,8 +177,10 @@ func copyDirect(src, dst string, depth, bs int, progress io.Writer) (result, err
 	if firstErr != nil {
 		return result{}, firstErr
 	}
-	if err := out.Truncate(size); err != nil {
-		return result{}, err
+	if regular {
+		if err := out.Truncate(size); err != nil {
+			return result{}, err
+		}
 	}
 	if err := w.Sync(); err != nil {
 		return result{}, err

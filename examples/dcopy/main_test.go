@@ -58,4 +58,24 @@ func TestCopyErrors(t *testing.T) {
 	if err := run([]string{"only-one"}, &out, &out); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("one argument: %v", err)
 	}
+	// A file copied onto itself, by its name or through a link, is
+	// refused and left as it was.
+	src := filepath.Join(dir, "src")
+	data := make([]byte, 10000)
+	rand.Read(data)
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, dst := range []string{src, link} {
+		if err := run([]string{src, dst}, &out, &out); err == nil || !strings.Contains(err.Error(), "same file") {
+			t.Fatalf("copy onto %s: %v", dst, err)
+		}
+		if got, _ := os.ReadFile(src); !bytes.Equal(got, data) {
+			t.Fatalf("copy onto %s changed the source", dst)
+		}
+	}
 }
