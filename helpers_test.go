@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,11 +27,15 @@ import (
 // TestMain fails the run if the tests leak a kernel AIO context, a file
 // descriptor or a goroutine.
 func TestMain(m *testing.M) {
-	// Start Go's netpoller (an epoll fd and a wakeup fd) before counting.
+	// Start Go's netpoller (an epoll fd and a wakeup fd), and os/signal's
+	// goroutine, which both last for good once started, before counting.
 	if r, w, err := os.Pipe(); err == nil {
 		r.Close()
 		w.Close()
 	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1)
+	signal.Stop(sigs)
 	fds, goroutines := countFDs(), runtime.NumGoroutine()
 	code := m.Run()
 	if benchPath != "" {
@@ -260,5 +268,123 @@ func wantErr(t testing.TB, err, target error, words ...string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Fatalf("error %q does not mention %q", err, w)
 		}
+	}
+}
+
+// await returns the next n events of ctx: from Events in stream mode, from
+// GetEvents in manual mode (see reap).
+func await(t testing.TB, ctx *aio.Context, n int) []aio.Event {
+	t.Helper()
+	if ctx.Events() == nil {
+		return reap(t, ctx, n)
+	}
+	evs := make([]aio.Event, n)
+	for i := range evs {
+		evs[i] = recv(t, ctx)
+	}
+	return evs
+}
+
+// signalStorm sends SIGUSR1, caught through signal.Notify, to the process
+// and to each of its threads, as fast as it can, until the returned stop is
+// called; stop returns how many the process caught. A signal sent to the
+// process goes to whichever thread the kernel picks, most often the main
+// thread, so every thread also gets its own (tgkill): a thread waiting in
+// io_getevents or io_submit is interrupted too.
+func signalStorm(t testing.TB) (stop func() int) {
+	t.Helper()
+	caught := make(chan os.Signal, 256)
+	signal.Notify(caught, syscall.SIGUSR1)
+	var n atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-caught:
+				n.Add(1)
+			case <-done:
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		pid := os.Getpid()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			syscall.Kill(pid, syscall.SIGUSR1)
+			if i%8 != 0 {
+				continue
+			}
+			tasks, _ := os.ReadDir("/proc/self/task")
+			for _, task := range tasks {
+				if tid, err := strconv.Atoi(task.Name()); err == nil {
+					syscall.Tgkill(pid, tid, syscall.SIGUSR1)
+				}
+			}
+		}
+	}()
+	stop = sync.OnceValue(func() int {
+		close(done)
+		wg.Wait()
+		// Signals still on their way are caught and dropped by the runtime.
+		signal.Stop(caught)
+		return int(n.Load())
+	})
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// childEnv names, in a test binary run again by runChild, the test that
+// is to do its child's part.
+const childEnv = "AIO_TEST_CHILD"
+
+// isChild reports whether this process is a child that runChild started
+// for the running test.
+func isChild(t testing.TB) bool { return os.Getenv(childEnv) == t.Name() }
+
+// runChild runs the running test again in a new process of the test binary,
+// started with attr, where isChild is true. It fails unless the child
+// passes, and skips if the child skipped. It returns the error from
+// starting the child, for the caller to skip on when the system refuses
+// attr.
+func runChild(t testing.TB, attr *syscall.SysProcAttr) (startErr error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	cmd.SysProcAttr = attr
+	b, err := cmd.CombinedOutput()
+	out := string(b)
+	var exit *exec.ExitError
+	switch {
+	case err != nil && !errors.As(err, &exit):
+		return err
+	case err == nil && strings.Contains(out, "--- SKIP: "+t.Name()):
+		t.Skipf("child skipped:\n%s", out)
+	case err != nil || !strings.Contains(out, "--- PASS: "+t.Name()):
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+	return nil
+}
+
+// aioNrBack checks that /proc/sys/fs/aio-nr gave back the ours slots of
+// Contexts just closed. It counts every process's contexts, and other
+// processes come and go meanwhile: it waits, up to two seconds, until
+// aio-nr is down to base (its value before the Contexts were made) or to
+// peak (its value just before Close) less ours. A Close that kept one
+// kernel context would keep aio-nr above both unless other processes
+// gave back as much in the same time.
+func aioNrBack(t testing.TB, base, peak, ours int) {
+	t.Helper()
+	if !settles(func() bool { n := aioNr(t); return n <= base || n <= peak-ours }) {
+		t.Fatalf("aio-nr %d after Close: %d before the Contexts, %d with them open (%d of them ours)", aioNr(t), base, peak, ours)
 	}
 }
