@@ -5,6 +5,7 @@ package aio_test
 import (
 	"errors"
 	"math"
+	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -179,15 +180,18 @@ func TestBadDirectAlignment(t *testing.T) {
 	runBad(t, cases)
 }
 
-// Bad files: no file, a closed descriptor, one open the wrong way. The
-// package refuses a nil file; io_submit refuses the rest (EBADF), taking
-// nothing.
+// Bad files: no descriptor, a closed one, one open the wrong way, a
+// directory, a socket. The package refuses what it can tell from the
+// Block (a nil file, a negative or out-of-range descriptor, a closed
+// *os.File, a directory, a socket); io_submit refuses the rest (EBADF),
+// taking nothing.
 func TestBadFiles(t *testing.T) {
 	f := tempFile(t, pattern(4096, 3))
 	buf := func() []byte { return make([]byte, 16) }
 	toFile := func(b *aio.Block) { b.SetFile(f) }
 
-	_, w := pipe(t)
+	r, w := pipe(t)
+	r.Close()
 	// A descriptor number that is not open, high enough that no file
 	// opened meanwhile takes it (the kernel gives the lowest free one).
 	closedFD := aio.FD(1000)
@@ -204,12 +208,36 @@ func TestBadFiles(t *testing.T) {
 	}
 	defer dir.Close()
 	tc, _ := tcpPair(t)
+	var sp [2]int
+	if sp, err = syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(sp[0])
+	defer syscall.Close(sp[1])
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	socket := []string{"socket", "NewPoll"}
 
 	runBad(t, []badCase{
 		{"nil_file", func() *aio.Block { return aio.NewRead(nil, buf(), 0) }, false, syscall.EBADF, []string{"nil file"}, toFile},
+		{"negative_fd", func() *aio.Block { return aio.NewRead(aio.FD(-1), buf(), 0) }, false, syscall.EBADF, []string{"not a valid descriptor"}, toFile},
+		// An FD too large for a descriptor is refused, not truncated to
+		// the number of an open file.
+		{"fd_out_of_range", func() *aio.Block { return aio.NewWrite(aio.FD(1<<32|int(f.Fd())), buf(), 0) }, false, syscall.EBADF, []string{"not a valid descriptor"}, toFile},
+		{"closed_os_file", func() *aio.Block { return aio.NewRead(r, buf(), 0) }, false, os.ErrClosed, nil, toFile},
 		{"closed_fd", func() *aio.Block { return aio.NewRead(closedFD, buf(), 0) }, true, syscall.EBADF, []string{"fd " + strconv.Itoa(int(closedFD)) + " is not open"}, toFile},
 		{"read_of_write_only_fd", func() *aio.Block { return aio.NewRead(w, buf(), 0) }, true, syscall.EBADF, []string{"not open for read"}, toFile},
 		{"write_of_read_only_file", func() *aio.Block { return aio.NewWrite(readOnly, buf(), 0) }, true, syscall.EBADF, []string{"not open for write"}, toFile},
+		{"directory_read", func() *aio.Block { return aio.NewRead(dir, buf(), 0) }, false, syscall.EISDIR, []string{"read of a directory"}, toFile},
+		{"directory_write", func() *aio.Block { return aio.NewWrite(dir, buf(), 0) }, false, syscall.EISDIR, []string{"write of a directory"}, toFile},
+		{"directory_readv", func() *aio.Block { return aio.NewReadV(dir, [][]byte{buf()}, 0) }, false, syscall.EISDIR, []string{"readv of a directory"}, toFile},
+		{"tcp_socket_read", func() *aio.Block { return aio.NewRead(tc, buf(), 0) }, false, syscall.ESPIPE, socket, toFile},
+		{"tcp_socket_write", func() *aio.Block { return aio.NewWrite(tc, buf(), 0) }, false, syscall.ESPIPE, socket, toFile},
+		{"udp_socket_read", func() *aio.Block { return aio.NewRead(udp.(*net.UDPConn), buf(), 0) }, false, syscall.ESPIPE, socket, toFile},
+		{"unix_socket_fd_readv", func() *aio.Block { return aio.NewReadV(aio.FD(sp[0]), [][]byte{buf()}, 0) }, false, syscall.ESPIPE, socket, toFile},
 	})
 
 	// What a directory and a socket do take: fsync, and poll.

@@ -16,6 +16,8 @@ type state struct{}
 
 func directAlign(fd int32) dioAlign { return dioAlign{} }
 
+func kindOf(fd int32) fileKind { return kindFile }
+
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
 }
