@@ -454,8 +454,8 @@ func TestFaultAioMaxNr(t *testing.T) {
 
 // /dev/full has no write_iter, so the kernel refuses AIO writes to it in
 // io_submit with EINVAL (plain write(2) gets ENOSPC): Submit returns that,
-// naming the Block, and nothing is submitted. A read of it works. Real
-// ENOSPC is TestFaultNoSpace.
+// naming the Block and saying it is a character device, and nothing is
+// submitted. A read of it works. Real ENOSPC is TestFaultNoSpace.
 func TestFaultDevFull(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_RDWR, 0)
 	if err != nil {
@@ -469,7 +469,7 @@ func TestFaultDevFull(t *testing.T) {
 	} {
 		before := ctx.Stats()
 		n, err := ctx.Submit(b)
-		wantErr(t, err, syscall.EINVAL, "io_submit", "block 0", b.Command().String())
+		wantErr(t, err, syscall.EINVAL, "io_submit", "block 0", b.Command().String(), "(/dev/full) is a character device")
 		if st := ctx.Stats(); n != 0 || st.Submitted != before.Submitted || ctx.InFlight() != 0 || b.InFlight() {
 			t.Fatalf("%s to /dev/full: %d submitted, Stats %+v", b.Command(), n, st)
 		}
