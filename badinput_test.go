@@ -64,6 +64,7 @@ func refused(t *testing.T, ctx *aio.Context, good, bad *aio.Block, kernel bool, 
 	inFlightOf := func(b *aio.Block) bool { return b != nil && b.InFlight() }
 	before, inFlight, badInFlight := ctx.Stats(), ctx.InFlight(), inFlightOf(bad)
 	n, err := ctx.Submit(batch...)
+	t.Log(err)
 	wantErr(t, err, target, append(words, "block "+strconv.Itoa(index))...)
 	var ae *aio.Error
 	if !errors.As(err, &ae) || ae.Index != index || ae.Op != op {
