@@ -89,33 +89,49 @@ func (o *once) left() int {
 	return len(o.pending)
 }
 
+// How long the signal tests run: at least minReads reads, and on until the
+// process has caught minSignals signals, failing if that takes over a
+// minute.
+const (
+	minReads   = 4000
+	minSignals = 500
+	stormLimit = time.Minute
+)
+
 // GetEvents waiting with timeouts, with signals storming every thread:
 // io_getevents returns EINTR again and again, the C core waits again for
 // the time left, and every O_DIRECT read completes once with its data. An
 // idle GetEvents interrupted many times still waits its whole timeout and
 // returns no error.
 func TestFaultSignalsGetEvents(t *testing.T) {
-	const size, total, depth = 4 << 20, 4000, 64
+	const size, depth = 4 << 20, 64
 	f, data := directFile(t, size)
 	ctx := newContext(t, depth)
 	idle := make([]*aio.Block, depth)
 	for i := range idle {
 		idle[i] = aio.NewRead(f, aligned(4096), 0)
 	}
-	stop := signalStorm(t)
+	storm := signalStorm(t)
+	deadline := time.Now().Add(stormLimit)
+	more := func(reads int) bool { return reads < minReads || storm.Caught() < minSignals }
 	var o once
-	for sent, stalls := 0, 0; o.events < total; {
-		batch := idle[:min(len(idle), total-sent)]
-		for _, b := range batch {
-			clear(b.Buffer())
-			b.SetOffset(readOffset(sent, size))
-			o.submitted(b)
-			sent++
+	for sent, stalls := 0, 0; ; {
+		if more(sent) {
+			for _, b := range idle {
+				clear(b.Buffer())
+				b.SetOffset(readOffset(sent, size))
+				o.submitted(b)
+				sent++
+			}
+			submit(t, ctx, idle...)
+			idle = idle[:0]
 		}
-		if len(batch) > 0 {
-			submit(t, ctx, batch...)
+		if o.left() == 0 {
+			break
 		}
-		idle = idle[len(batch):]
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reads and %d signals caught in %v: the storm is too weak", o.events, storm.Caught(), stormLimit)
+		}
 		evs, err := ctx.GetEvents(o.left()/2+1, depth, time.Second)
 		if err != nil {
 			t.Fatalf("GetEvents under signals: %v", err)
@@ -134,38 +150,42 @@ func TestFaultSignalsGetEvents(t *testing.T) {
 	start := time.Now()
 	evs, err := ctx.GetEvents(1, 1, 200*time.Millisecond)
 	waited := time.Since(start)
-	caught := stop()
+	caught := storm.Stop()
 	if err != nil || len(evs) != 0 || waited < 200*time.Millisecond {
 		t.Fatalf("idle GetEvents(1, 1, 200ms) under signals: %d events, %v, after %v", len(evs), err, waited)
 	}
-	if caught < 100 {
-		t.Fatalf("only %d signals caught: no storm", caught)
-	}
-	t.Logf("%d reads, %d signals caught, %+v", total, caught, ctx.Stats())
+	t.Logf("%d reads, %d signals caught, %+v", o.events, caught, ctx.Stats())
 }
 
 // The stream and Block.Wait with signals storming every thread: every
 // O_DIRECT read, from a submitting goroutine and from a waiting one,
 // completes once with its data, and nothing more arrives.
 func TestFaultSignalsStream(t *testing.T) {
-	const size, streamed, waited = 4 << 20, 4000, 1024
+	const size, waited = 4 << 20, 1024
 	f, data := directFile(t, size)
 	ctx, err := aio.NewContext(64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ctx.Close()
-	stop := signalStorm(t)
+	storm := signalStorm(t)
+	deadline := time.Now().Add(stormLimit)
 	var o once
 	free := make(chan *aio.Block, 48)
 	for range cap(free) {
 		free <- aio.NewRead(f, aligned(4096), 0)
 	}
+	submitted := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // submits what the reader below frees
 		defer wg.Done()
-		for i := range streamed {
+		defer close(submitted)
+		for i := 0; i < minReads || storm.Caught() < minSignals; i++ {
+			if time.Now().After(deadline) {
+				t.Errorf("%d reads and %d signals caught in %v: the storm is too weak", i, storm.Caught(), stormLimit)
+				return
+			}
 			b := <-free
 			clear(b.Buffer())
 			b.SetOffset(readOffset(i, size))
@@ -204,24 +224,31 @@ func TestFaultSignalsStream(t *testing.T) {
 			}
 		}
 	}()
-	for range streamed {
-		ev := recv(t, ctx)
+	deliver := func(ev aio.Event) {
 		o.event(t, ev.Block)
 		wantRead(t, ev, data)
 		free <- ev.Block
 	}
-	wg.Wait()
-	caught := stop()
-	if caught < 100 {
-		t.Fatalf("only %d signals caught: no storm", caught)
+	for running := true; running; {
+		select {
+		case ev := <-ctx.Events():
+			deliver(ev)
+		case <-submitted:
+			running = false
+		}
 	}
+	for o.left() > 0 {
+		deliver(recv(t, ctx))
+	}
+	wg.Wait()
+	caught := storm.Stop()
 	if err := ctx.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for ev := range ctx.Events() {
 		t.Fatalf("event after every read was delivered: %+v", ev)
 	}
-	t.Logf("%d streamed and %d waited reads, %d signals caught, %+v", streamed, waited, caught, ctx.Stats())
+	t.Logf("%d streamed and %d waited reads, %d signals caught, %+v", o.events, waited, caught, ctx.Stats())
 }
 
 // A buffered read of an empty blocking pipe waits inside io_submit; a
@@ -238,12 +265,12 @@ func TestFaultSignalEndsBlockingPipeRead(t *testing.T) {
 	// the test fails rather than hangs.
 	rescue := time.AfterFunc(10*time.Second, func() { syscall.Write(p[1], []byte("!!!")) })
 	defer rescue.Stop()
-	stop := signalStorm(t)
+	storm := signalStorm(t)
 	if n, err := ctx.Submit(b); n != 1 || err != nil {
 		t.Fatalf("Submit of a read of an empty pipe under signals: %d, %v", n, err)
 	}
 	ev := reap(t, ctx, 1)[0]
-	stop()
+	storm.Stop()
 	if ev.Block != b || !errors.Is(ev.Err(), syscall.EINTR) || ev.N() != 0 {
 		t.Fatalf("event %+v (%v), want EINTR for the read", ev, ev.Err())
 	}
@@ -433,12 +460,13 @@ func TestFaultAioMaxNr(t *testing.T) {
 	if !errors.As(refused, &ae) || ae.Op != "io_setup" || ae.Index != -1 {
 		t.Fatalf("error %#v is not an *aio.Error for io_setup", refused)
 	}
-	peak, ours := aioNr(t), 0
+	peak, ours, sizes := aioNr(t), 0, []int{}
 	for _, ctx := range held {
 		b := aio.NewRead(f, aligned(4096), 4096)
 		submit(t, ctx, b)
 		wantRead(t, await(t, ctx, 1)[0], data)
 		ours += ctx.Cap()
+		sizes = append(sizes, ctx.Cap())
 	}
 	closeAll()
 	if peak < ours {
@@ -447,7 +475,7 @@ func TestFaultAioMaxNr(t *testing.T) {
 	if got := aioMappings(); got != mappings {
 		t.Fatalf("%d AIO rings mapped after Close, %d before", got, mappings)
 	}
-	aioNrBack(t, base, peak, ours)
+	aioNrBack(t, base, peak, sizes...)
 	t.Logf("limit %d reached with %d Contexts of %d slots in all; aio-nr %d at the start, %d at the peak, %d after Close; %v",
 		limit, len(held), ours, base, peak, aioNr(t), refused)
 }
