@@ -52,16 +52,16 @@ func mismatch(a, b []byte) int {
 	return -1
 }
 
-// once counts the Blocks in flight, to check that each submission has one
+// ledger counts the Blocks in flight, to check that each submission has one
 // event and no more. Safe for concurrent use.
-type once struct {
+type ledger struct {
 	mu      sync.Mutex
 	pending map[*aio.Block]bool
 	events  int
 }
 
 // submitted records that b went in.
-func (o *once) submitted(b *aio.Block) {
+func (o *ledger) submitted(b *aio.Block) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.pending == nil {
@@ -71,7 +71,7 @@ func (o *once) submitted(b *aio.Block) {
 }
 
 // event records b's event, failing on one that no submission is owed.
-func (o *once) event(t testing.TB, b *aio.Block) {
+func (o *ledger) event(t testing.TB, b *aio.Block) {
 	t.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -83,7 +83,7 @@ func (o *once) event(t testing.TB, b *aio.Block) {
 }
 
 // left returns how many submissions still await their event.
-func (o *once) left() int {
+func (o *ledger) left() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return len(o.pending)
@@ -114,7 +114,7 @@ func TestFaultSignalsGetEvents(t *testing.T) {
 	storm := signalStorm(t)
 	deadline := time.Now().Add(stormLimit)
 	more := func(reads int) bool { return reads < minReads || storm.Caught() < minSignals }
-	var o once
+	var o ledger
 	for sent, stalls := 0, 0; ; {
 		if more(sent) {
 			for _, b := range idle {
@@ -170,7 +170,7 @@ func TestFaultSignalsStream(t *testing.T) {
 	defer ctx.Close()
 	storm := signalStorm(t)
 	deadline := time.Now().Add(stormLimit)
-	var o once
+	var o ledger
 	free := make(chan *aio.Block, 48)
 	for range cap(free) {
 		free <- aio.NewRead(f, aligned(4096), 0)
@@ -311,7 +311,7 @@ func TestFaultFullRing(t *testing.T) {
 
 func flood(t *testing.T, ctx *aio.Context, policy aio.FullPolicy, data []byte, files ...*os.File) {
 	const goroutines, each = 16, 100
-	var o once
+	var o ledger
 	var refused atomic.Int64
 	owner := map[*aio.Block]chan *aio.Block{} // where a Block goes back after its event
 	mine := make([]chan *aio.Block, goroutines)
