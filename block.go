@@ -45,7 +45,9 @@ type Block struct {
 	rc      syscall.RawConn // file's, to read its descriptor at Submit
 	readFD  func(uintptr)   // stores the descriptor in fd; made once
 	fd      int32
+	fdBad   bool     // the descriptor read at SetFile is out of range
 	fileErr error    // why the file cannot be used at all
+	kind    fileKind // a directory or a socket: no reads or writes
 	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
 	buf     []byte
 	bufs    [][]byte
@@ -95,7 +97,9 @@ func newBlock(cmd Command, f syscall.Conn) *Block {
 // NewRead returns a Block that reads len(buf) bytes from f at offset off.
 // f is an *os.File, an FD, or anything else with a SyscallConn method. The
 // Block keeps f referenced, and reads its descriptor again at each Submit:
-// a file closed in the meantime is refused with os.ErrClosed.
+// a file closed in the meantime is refused with os.ErrClosed. Submit
+// refuses reads and writes of a directory (EISDIR) or a socket (ESPIPE);
+// a socket takes NewPoll.
 func NewRead(f syscall.Conn, buf []byte, off int64) *Block {
 	b := newBlock(CmdRead, f)
 	b.buf, b.off = buf, off
@@ -147,21 +151,26 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 }
 
 // setFile records f and reads its descriptor now, to learn whether it is
-// open with O_DIRECT and with what alignment; Submit reads the descriptor
-// again, so that a file closed in between is refused rather than its
-// number, perhaps reused by another file, being used.
+// a directory or a socket, or open with O_DIRECT and with what alignment;
+// Submit reads the descriptor again, so that a file closed in between is
+// refused rather than its number, perhaps reused by another file, being
+// used.
 func (b *Block) setFile(f syscall.Conn) {
 	rc, err := rawConnOf(f)
 	b.bind(f, rc, err)
 	if err == nil && rc.Control(b.readFD) == nil {
-		b.dio = directAlign(b.fd)
+		b.fdBad = b.fd < 0
+		if b.kind = kindOf(b.fd); b.kind == kindFile {
+			b.dio = directAlign(b.fd)
+		}
 	}
 }
 
-// bind points b at f, whose RawConn is rc (or err, why it has none), with
-// no O_DIRECT alignment to check: setFile reads it, a File copies its own.
+// bind points b at f, whose RawConn is rc (or err, why it has none), as a
+// plain file with no O_DIRECT alignment to check: setFile reads those, a
+// File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
-	b.file, b.rc, b.fd, b.fileErr, b.dio = f, rc, -1, err, dioAlign{}
+	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
 	if b.readFD == nil {
 		b.readFD = func(fd uintptr) {
 			b.fd = -1 // out of range: refused as EBADF
@@ -170,6 +179,28 @@ func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
 			}
 		}
 	}
+}
+
+// fileKind sorts files into those Submit reads and writes and those it
+// refuses to.
+type fileKind uint8
+
+const (
+	kindFile   fileKind = iota // a regular file, device, pipe, ...: anything else
+	kindDir                    // a directory: read(2) gives EISDIR
+	kindSocket                 // a socket: pread(2) gives ESPIPE
+)
+
+// refusal returns why a read or write of a file of kind k is refused.
+func (k fileKind) refusal(cmd Command) (detail string, err error) {
+	switch k {
+	case kindDir:
+		return cmd.String() + " of a directory", syscall.EISDIR
+	case kindSocket:
+		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
+			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
+	}
+	return "", nil
 }
 
 func (b *Block) setBuffers(bufs [][]byte) {
@@ -222,9 +253,10 @@ func (b *Block) SetCommand(cmd Command) error {
 // File returns the file the Block applies to.
 func (b *Block) File() syscall.Conn { return b.file }
 
-// SetFile changes the file the Block applies to. Whether the file is open
-// with O_DIRECT, and the alignment that needs, is read here: a change of the
-// file's flags with fcntl afterwards is not seen.
+// SetFile changes the file the Block applies to. Whether the file is a
+// directory or a socket, or open with O_DIRECT and with what alignment, is
+// read here: a change of the file's flags with fcntl afterwards is not
+// seen.
 func (b *Block) SetFile(f syscall.Conn) error {
 	if err := b.idle(); err != nil {
 		return err
@@ -349,6 +381,15 @@ func (b *Block) check() (detail string, err error) {
 	if b.fileErr != nil {
 		return "the file's descriptor could not be read", b.fileErr
 	}
+	// A file closed, or a descriptor out of range, before Submit is
+	// refused here, with the batch, rather than when its turn comes
+	// (lookupFD), which would let the Blocks before it go in.
+	if err := b.rc.Control(ignoreFD); err != nil {
+		return err.Error(), os.ErrClosed
+	}
+	if b.fdBad {
+		return "not a valid descriptor", syscall.EBADF
+	}
 	var n int64
 	switch b.cmd {
 	case CmdRead, CmdWrite:
@@ -376,6 +417,9 @@ func (b *Block) check() (detail string, err error) {
 	default:
 		return "unknown command " + b.cmd.String(), syscall.EINVAL
 	}
+	if detail, err := b.kind.refusal(b.cmd); err != nil {
+		return detail, err
+	}
 	if b.off < 0 {
 		return fmt.Sprintf("negative offset %d", b.off), syscall.EINVAL
 	}
@@ -389,6 +433,10 @@ func (b *Block) check() (detail string, err error) {
 	}
 	return "", nil
 }
+
+// ignoreFD is passed to a file's Control only to learn whether the file is
+// still open.
+var ignoreFD = func(uintptr) {}
 
 // lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
 // the Block is claimed, so that a file closed since the Block was made is

@@ -7,13 +7,11 @@ import (
 	"errors"
 	"os"
 	"runtime"
-	"strings"
 	"syscall"
 	"testing"
 	"weak"
 
 	"github.com/linuxaio/aio"
-	"github.com/linuxaio/aio/internal/aiocore"
 )
 
 func pipe(t testing.TB) (r, w *os.File) {
@@ -392,28 +390,6 @@ func TestBadResFD(t *testing.T) {
 	wantErr(t, err, syscall.EINVAL, "not an eventfd")
 }
 
-func TestBadFD(t *testing.T) {
-	ctx := newContext(t, 8)
-	buf := make([]byte, 8)
-	_, err := ctx.Submit(aio.NewRead(aio.FD(-1), buf, 0))
-	wantErr(t, err, syscall.EBADF, "submit")
-
-	r, _ := pipe(t)
-	closed := int(r.Fd())
-	r.Close()
-	_, err = ctx.Submit(aio.NewRead(aio.FD(closed), buf, 0))
-	wantErr(t, err, syscall.EBADF, "io_submit", "not open")
-
-	// An *os.File closed before the Block is made.
-	_, err = ctx.Submit(aio.NewRead(r, buf, 0))
-	wantErr(t, err, os.ErrClosed, "submit")
-
-	// A read on a write-only descriptor.
-	_, w := pipe(t)
-	_, err = ctx.Submit(aio.NewRead(w, buf, 0))
-	wantErr(t, err, syscall.EBADF, "not open for read")
-}
-
 // In a batch, the Blocks before a refused one stay submitted.
 func TestPartialSubmit(t *testing.T) {
 	ctx := newContext(t, 8)
@@ -442,36 +418,6 @@ func TestPartialSubmit(t *testing.T) {
 	reap(t, ctx, 1)
 }
 
-func TestRefusedBlocks(t *testing.T) {
-	ctx := newContext(t, 8)
-	f := tempFile(t, []byte("data"))
-	for _, c := range []struct {
-		name  string
-		b     *aio.Block
-		words string
-	}{
-		{"empty buffer", aio.NewRead(f, nil, 0), "read of 0 bytes"},
-		{"empty write", aio.NewWrite(f, []byte{}, 0), "write of 0 bytes"},
-		{"negative offset", aio.NewRead(f, make([]byte, 1), -1), "negative offset"},
-		{"overflow", aio.NewWrite(f, make([]byte, 2), 1<<63-1), "overflows"},
-		{"no iovecs", aio.NewReadV(f, nil, 0), "readv of 0 buffers"},
-		{"too many iovecs", aio.NewWriteV(f, make([][]byte, 1025), 0), "1025 buffers"},
-		{"empty iovecs", aio.NewReadV(f, [][]byte{{}, {}}, 0), "readv of 0 bytes"},
-	} {
-		n, err := ctx.Submit(aio.NewFsync(f), c.b)
-		if n != 0 {
-			t.Fatalf("%s: Submit %d", c.name, n)
-		}
-		wantErr(t, err, syscall.EINVAL, "block 1", c.words)
-	}
-	if _, err := ctx.Submit(nil); !errors.Is(err, syscall.EINVAL) {
-		t.Fatalf("nil Block: %v", err)
-	}
-	if ctx.InFlight() != 0 {
-		t.Fatal("refused batches left I/O in flight")
-	}
-}
-
 func TestDirectIO(t *testing.T) {
 	ctx := newContext(t, 64)
 	f, data := directFile(t, 1<<20)
@@ -498,36 +444,6 @@ func TestDirectIO(t *testing.T) {
 	got, err := os.ReadFile(f.Name())
 	if err != nil || !bytes.Equal(got[65536:65536+8192], w) {
 		t.Fatalf("written data not in the file: %v", err)
-	}
-
-	// Misaligned offset, length or buffer: the kernel would take the
-	// request and fail it with EINVAL in its event; where it reports the
-	// rule (statx DIOALIGN), Submit refuses it first, saying which rule it
-	// breaks.
-	align, e := aiocore.GetDioAlign(int(f.Fd()))
-	if e != 0 || align.Mem == 0 {
-		t.Logf("no O_DIRECT alignment reported here (%v): Submit leaves misaligned requests to the kernel", e)
-		return
-	}
-	buf := aligned(3 * 4096)
-	for _, c := range []struct {
-		b    *aio.Block
-		what string
-	}{
-		{aio.NewRead(f, buf[:4096], 100), "offset 100 is not"},
-		{aio.NewRead(f, buf[:100], 0), "buffer length 100 is not"},
-		{aio.NewRead(f, buf[1:4097], 0), "buffer address 0x"},
-		{aio.NewWriteV(f, [][]byte{buf[:4096], buf[4096:4196]}, 0), "buffer 1 length 100 is not"},
-		{aio.NewReadV(f, [][]byte{buf[:4096], buf[4097 : 4097+4096]}, 0), "buffer 1 address 0x"},
-	} {
-		n, err := ctx.Submit(c.b)
-		if n != 0 || ctx.InFlight() != 0 {
-			t.Fatalf("misaligned %s submitted", c.what)
-		}
-		wantErr(t, err, syscall.EINVAL, "O_DIRECT", "aligned", c.what)
-		if strings.Contains(err.Error(), "%!") {
-			t.Fatalf("malformed message: %v", err)
-		}
 	}
 
 	// Empty buffers in a vector are skipped by the kernel, and by the

@@ -28,6 +28,7 @@ func DirectAlignment(f *os.File) (Alignment, error) {
 func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, error) {
 	return nil, Alignment{}, unsupported("open")
 }
+func kindOf(fd int32) fileKind { return kindFile }
 
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")

@@ -165,3 +165,19 @@ func fcntl(fd, cmd int) (int, syscall.Errno) {
 	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), 0)
 	return int(r), e
 }
+
+// kindOf returns whether fd is a directory or a socket (kindFile if fstat
+// fails: then the kernel judges).
+func kindOf(fd int32) fileKind {
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd), &st) != nil {
+		return kindFile
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return kindDir
+	case syscall.S_IFSOCK:
+		return kindSocket
+	}
+	return kindFile
+}

@@ -37,6 +37,7 @@ type File struct {
 	rc     syscall.RawConn
 	err    error // why f cannot be used at all
 	dio    dioAlign
+	kind   fileKind
 	direct bool // f has O_DIRECT
 	append bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
 
@@ -69,6 +70,7 @@ func (c *Context) File(f *os.File) *File {
 	}
 	x.err = x.rc.Control(func(fd uintptr) {
 		x.direct, x.append = openFlags(int(fd))
+		x.kind = kindOf(int32(fd))
 		x.dio = directAlign(int32(fd))
 	})
 	return x
@@ -77,7 +79,7 @@ func (c *Context) File(f *os.File) *File {
 func (f *File) newBlock() any {
 	b := &Block{cmd: CmdRead, resfd: -1}
 	b.bind(f.f, f.rc, nil)
-	b.dio = f.dio
+	b.kind, b.dio = f.kind, f.dio
 	b.SetWait(true)
 	return b
 }

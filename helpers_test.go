@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,11 +27,15 @@ import (
 // TestMain fails the run if the tests leak a kernel AIO context, a file
 // descriptor or a goroutine.
 func TestMain(m *testing.M) {
-	// Start Go's netpoller (an epoll fd and a wakeup fd) before counting.
+	// Start Go's netpoller (an epoll fd and a wakeup fd), and os/signal's
+	// goroutine, which both last for good once started, before counting.
 	if r, w, err := os.Pipe(); err == nil {
 		r.Close()
 		w.Close()
 	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1)
+	signal.Stop(sigs)
 	fds, goroutines := countFDs(), runtime.NumGoroutine()
 	code := m.Run()
 	if benchPath != "" {
@@ -260,5 +268,140 @@ func wantErr(t testing.TB, err, target error, words ...string) {
 		if !strings.Contains(err.Error(), w) {
 			t.Fatalf("error %q does not mention %q", err, w)
 		}
+	}
+}
+
+// await returns the next n events of ctx: from Events in stream mode, from
+// GetEvents in manual mode (see reap).
+func await(t testing.TB, ctx *aio.Context, n int) []aio.Event {
+	t.Helper()
+	if ctx.Events() == nil {
+		return reap(t, ctx, n)
+	}
+	evs := make([]aio.Event, n)
+	for i := range evs {
+		evs[i] = recv(t, ctx)
+	}
+	return evs
+}
+
+// storm is a signal storm started by signalStorm.
+type storm struct {
+	caught atomic.Int64
+	Stop   func() int // ends the storm; returns Caught
+}
+
+// Caught returns how many signals the process has caught so far.
+func (s *storm) Caught() int { return int(s.caught.Load()) }
+
+// signalStorm sends SIGUSR1, caught through signal.Notify, to the process
+// and to each of its threads, as fast as it can, until Stop. A signal sent
+// to the process goes to whichever thread the kernel picks, most often the
+// main thread, so every thread also gets its own (tgkill): a thread waiting
+// in io_getevents or io_submit is interrupted too. The kernel merges a
+// signal sent to a thread that has one pending already, so how many are
+// caught depends on how fast the threads run: tests wait for a number
+// caught, not sent.
+func signalStorm(t testing.TB) *storm {
+	t.Helper()
+	s := &storm{}
+	caught := make(chan os.Signal, 256)
+	signal.Notify(caught, syscall.SIGUSR1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-caught:
+				s.caught.Add(1)
+			case <-done:
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		pid := os.Getpid()
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			syscall.Kill(pid, syscall.SIGUSR1)
+			if i%8 != 0 {
+				continue
+			}
+			tasks, _ := os.ReadDir("/proc/self/task")
+			for _, task := range tasks {
+				if tid, err := strconv.Atoi(task.Name()); err == nil {
+					syscall.Tgkill(pid, tid, syscall.SIGUSR1)
+				}
+			}
+		}
+	}()
+	s.Stop = sync.OnceValue(func() int {
+		close(done)
+		wg.Wait()
+		// Signals still on their way are caught and dropped by the runtime.
+		signal.Stop(caught)
+		return s.Caught()
+	})
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// childEnv names, in a test binary run again by runChild, the test that
+// is to do its child's part.
+const childEnv = "AIO_TEST_CHILD"
+
+// isChild reports whether this process is a child that runChild started
+// for the running test.
+func isChild(t testing.TB) bool { return os.Getenv(childEnv) == t.Name() }
+
+// runChild runs the running test again in a new process of the test binary,
+// started with attr, where isChild is true. It fails unless the child
+// passes, and skips if the child skipped. It returns the error from
+// starting the child, for the caller to skip on when the system refuses
+// attr.
+func runChild(t testing.TB, attr *syscall.SysProcAttr) (startErr error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	cmd.SysProcAttr = attr
+	b, err := cmd.CombinedOutput()
+	out := string(b)
+	var exit *exec.ExitError
+	switch {
+	case err != nil && !errors.As(err, &exit):
+		return err
+	case err == nil && strings.Contains(out, "--- SKIP: "+t.Name()):
+		t.Skipf("child skipped:\n%s", out)
+	case err != nil || !strings.Contains(out, "--- PASS: "+t.Name()):
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+	return nil
+}
+
+// aioNrBack checks that /proc/sys/fs/aio-nr gave back the slots of
+// Contexts of the given sizes, just closed. aio-nr counts every process's
+// contexts, and other processes come and go meanwhile: it waits, up to two
+// seconds, until aio-nr is below its value before the Contexts (base), or
+// its value just before Close (peak) less theirs, by more than the
+// smallest's size. A Close that kept any one of the kernel contexts keeps
+// at least that many counted; other processes' churn up to that passes.
+func aioNrBack(t testing.TB, base, peak int, sizes ...int) {
+	t.Helper()
+	ours, smallest := 0, sizes[0]
+	for _, n := range sizes {
+		ours += n
+		smallest = min(smallest, n)
+	}
+	if !settles(func() bool { return aioNr(t) < max(base, peak-ours)+smallest }) {
+		t.Fatalf("aio-nr %d after Close: %d before the Contexts, %d with them open (%d of them ours, the smallest %d)",
+			aioNr(t), base, peak, ours, smallest)
 	}
 }

@@ -54,6 +54,10 @@ func submitHint(e syscall.Errno, b *Block) string {
 		if b.resfd >= 0 && !isEventfd(int(b.resfd)) {
 			return fmt.Sprintf("resfd %d is not an eventfd", b.resfd)
 		}
+		if isCharDevice(int(b.fd)) {
+			return fmt.Sprintf("fd %d (%s) is a character device whose driver likely has no AIO %s; /dev/full, for one, has none for writes",
+				b.fd, fdPath(int(b.fd)), b.cmd)
+		}
 		return fmt.Sprintf("the file does not support %s with these arguments", b.cmd)
 	case syscall.EOPNOTSUPP:
 		if b.rwFlags != 0 {
@@ -97,9 +101,20 @@ func fdOpen(fd int) bool {
 	return e == 0
 }
 
-func isEventfd(fd int) bool {
+func isEventfd(fd int) bool { return fdPath(fd) == "anon_inode:[eventfd]" }
+
+func isCharDevice(fd int) bool {
+	var st syscall.Stat_t
+	return syscall.Fstat(fd, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFCHR
+}
+
+// fdPath returns what fd is open on, as /proc/self/fd shows it.
+func fdPath(fd int) string {
 	link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
-	return err == nil && link == "anon_inode:[eventfd]"
+	if err != nil {
+		return "unknown"
+	}
+	return link
 }
 
 var kernelRelease = sync.OnceValue(func() string {

@@ -286,19 +286,6 @@ func TestCancelDuringSubmit(t *testing.T) {
 	}
 }
 
-// An FD too large for a descriptor is refused, not truncated to another
-// descriptor's number.
-func TestFDOutOfRange(t *testing.T) {
-	ctx := newContext(t, 4)
-	f := tempFile(t, []byte("keep"))
-	huge := aio.FD(1<<32 | int(f.Fd()))
-	_, err := ctx.Submit(aio.NewWrite(huge, []byte("CLOBBER!"), 0))
-	wantErr(t, err, syscall.EBADF, "block 0")
-	if data, _ := os.ReadFile(f.Name()); string(data) != "keep" {
-		t.Fatalf("file holds %q", data)
-	}
-}
-
 // blockingPipe returns a pipe in blocking mode, which os.Pipe does not
 // give: a read from it with no data holds io_submit until data comes.
 func blockingPipe(t testing.TB) [2]int {

@@ -46,6 +46,12 @@ const (
 // Every Block is checked first (see Block for what it must hold); if any is
 // refused, nothing is submitted and the returned *Error names it by Index.
 // A Block already in flight, or given twice, is refused with ErrInFlight.
+// A Block whose file is closed is refused with os.ErrClosed, and one whose
+// descriptor is out of range with EBADF. A read or write with no bytes, a
+// negative offset, or an offset and length past the largest int64, is
+// refused with EINVAL, and so is one that breaks the O_DIRECT alignment the
+// kernel reports; a read or write of a directory with EISDIR, of a socket
+// with ESPIPE (as pread(2) would).
 // In stream mode a Block with its own eventfd (SetResFD) is refused with
 // EINVAL: the stream needs every completion to signal its own eventfd. In
 // manual mode a Block set with SetWait is refused with ErrWrongMode.

@@ -1,0 +1,785 @@
+//go:build linux && cgo
+
+package aio_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linuxaio/aio"
+)
+
+// The faults: each test puts the package through one fault on the real
+// kernel and checks that it keeps working, loses nothing, corrupts nothing
+// and leaks nothing (TestMain checks the leaks). RELIABILITY.md lists them.
+
+// readOffset is the offset of the i-th 4 KiB read of a file of size bytes:
+// a walk over the file's blocks in a scattered order.
+func readOffset(i, size int) int64 { return int64(i*7919%(size/4096)) * 4096 }
+
+// wantRead fails unless ev is a read of its whole buffer that holds data
+// from the Block's offset.
+func wantRead(t testing.TB, ev aio.Event, data []byte) {
+	t.Helper()
+	b := ev.Block
+	off, buf := b.Offset(), b.Buffer()
+	if ev.Err() != nil || ev.N() != len(buf) || !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+		t.Fatalf("read of %d bytes at %d: res %d (%v), data right %v",
+			len(buf), off, ev.Res, ev.Err(), bytes.Equal(buf, data[off:off+int64(len(buf))]))
+	}
+}
+
+// mismatch returns the index of the first byte where a and b differ, or -1.
+func mismatch(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// ledger counts the Blocks in flight, to check that each submission has one
+// event and no more. Safe for concurrent use.
+type ledger struct {
+	mu      sync.Mutex
+	pending map[*aio.Block]bool
+	events  int
+}
+
+// submitted records that b went in.
+func (o *ledger) submitted(b *aio.Block) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.pending == nil {
+		o.pending = map[*aio.Block]bool{}
+	}
+	o.pending[b] = true
+}
+
+// event records b's event, failing on one that no submission is owed.
+func (o *ledger) event(t testing.TB, b *aio.Block) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.pending[b] {
+		t.Errorf("event for a Block not in flight: %p (a second event, or an unknown Block)", b)
+	}
+	delete(o.pending, b)
+	o.events++
+}
+
+// left returns how many submissions still await their event.
+func (o *ledger) left() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.pending)
+}
+
+// How long the signal tests run: at least minReads reads, and on until the
+// process has caught minSignals signals, failing if that takes over a
+// minute.
+const (
+	minReads   = 4000
+	minSignals = 500
+	stormLimit = time.Minute
+)
+
+// GetEvents waiting with timeouts, with signals storming every thread:
+// io_getevents returns EINTR again and again, the C core waits again for
+// the time left, and every O_DIRECT read completes once with its data. An
+// idle GetEvents interrupted many times still waits its whole timeout and
+// returns no error.
+func TestFaultSignalsGetEvents(t *testing.T) {
+	const size, depth = 4 << 20, 64
+	f, data := directFile(t, size)
+	ctx := newContext(t, depth)
+	idle := make([]*aio.Block, depth)
+	for i := range idle {
+		idle[i] = aio.NewRead(f, aligned(4096), 0)
+	}
+	storm := signalStorm(t)
+	deadline := time.Now().Add(stormLimit)
+	more := func(reads int) bool { return reads < minReads || storm.Caught() < minSignals }
+	var o ledger
+	for sent, stalls := 0, 0; ; {
+		if more(sent) {
+			for _, b := range idle {
+				clear(b.Buffer())
+				b.SetOffset(readOffset(sent, size))
+				o.submitted(b)
+				sent++
+			}
+			submit(t, ctx, idle...)
+			idle = idle[:0]
+		}
+		if o.left() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reads and %d signals caught in %v: the storm is too weak", o.events, storm.Caught(), stormLimit)
+		}
+		evs, err := ctx.GetEvents(o.left()/2+1, depth, time.Second)
+		if err != nil {
+			t.Fatalf("GetEvents under signals: %v", err)
+		}
+		if len(evs) == 0 {
+			if stalls++; stalls == 10 {
+				t.Fatalf("no event in 10 s with %d reads in flight", o.left())
+			}
+		}
+		for _, ev := range evs {
+			o.event(t, ev.Block)
+			wantRead(t, ev, data)
+			idle = append(idle, ev.Block)
+		}
+	}
+	start := time.Now()
+	evs, err := ctx.GetEvents(1, 1, 200*time.Millisecond)
+	waited := time.Since(start)
+	caught := storm.Stop()
+	if err != nil || len(evs) != 0 || waited < 200*time.Millisecond {
+		t.Fatalf("idle GetEvents(1, 1, 200ms) under signals: %d events, %v, after %v", len(evs), err, waited)
+	}
+	t.Logf("%d reads, %d signals caught, %+v", o.events, caught, ctx.Stats())
+}
+
+// The stream and Block.Wait with signals storming every thread: every
+// O_DIRECT read, from a submitting goroutine and from a waiting one,
+// completes once with its data, and nothing more arrives.
+func TestFaultSignalsStream(t *testing.T) {
+	const size, waited = 4 << 20, 1024
+	f, data := directFile(t, size)
+	ctx, err := aio.NewContext(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	storm := signalStorm(t)
+	deadline := time.Now().Add(stormLimit)
+	var o ledger
+	free := make(chan *aio.Block, 48)
+	for range cap(free) {
+		free <- aio.NewRead(f, aligned(4096), 0)
+	}
+	submitted := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // submits what the reader below frees
+		defer wg.Done()
+		defer close(submitted)
+		for i := 0; i < minReads || storm.Caught() < minSignals; i++ {
+			if time.Now().After(deadline) {
+				t.Errorf("%d reads and %d signals caught in %v: the storm is too weak", i, storm.Caught(), stormLimit)
+				return
+			}
+			b := <-free
+			clear(b.Buffer())
+			b.SetOffset(readOffset(i, size))
+			o.submitted(b)
+			if n, err := ctx.Submit(b); n != 1 {
+				t.Errorf("Submit under signals: %d, %v", n, err)
+				return
+			}
+		}
+	}()
+	go func() { // submits batches of Blocks set to wait, and waits for each
+		defer wg.Done()
+		blocks := make([]*aio.Block, 16)
+		for i := range blocks {
+			blocks[i] = aio.NewRead(f, aligned(4096), 0)
+			blocks[i].SetWait(true)
+		}
+		for i := 0; i < waited; i += len(blocks) {
+			for k, b := range blocks {
+				clear(b.Buffer())
+				b.SetOffset(readOffset(size/4096-1-i-k, size))
+			}
+			if n, err := ctx.Submit(blocks...); n != len(blocks) {
+				t.Errorf("Submit under signals: %d, %v", n, err)
+				return
+			}
+			for _, b := range blocks {
+				dl, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ev, err := b.Wait(dl)
+				cancel()
+				if err != nil || ev.Block != b || ev.N() != 4096 ||
+					!bytes.Equal(b.Buffer(), data[b.Offset():b.Offset()+4096]) {
+					t.Errorf("Wait under signals: res %d, %v", ev.Res, err)
+					return
+				}
+			}
+		}
+	}()
+	deliver := func(ev aio.Event) {
+		o.event(t, ev.Block)
+		wantRead(t, ev, data)
+		free <- ev.Block
+	}
+	for running := true; running; {
+		select {
+		case ev := <-ctx.Events():
+			deliver(ev)
+		case <-submitted:
+			running = false
+		}
+	}
+	for o.left() > 0 {
+		deliver(recv(t, ctx))
+	}
+	wg.Wait()
+	caught := storm.Stop()
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for ev := range ctx.Events() {
+		t.Fatalf("event after every read was delivered: %+v", ev)
+	}
+	t.Logf("%d streamed and %d waited reads, %d signals caught, %+v", o.events, waited, caught, ctx.Stats())
+}
+
+// A buffered read of an empty blocking pipe waits inside io_submit; a
+// signal reaching that thread ends it, and the kernel completes it with
+// EINTR, as it does for every AIO read a signal interrupts: it cannot
+// restart one request of a batch. The package delivers that event as it
+// is, once, and does not retry: the read took nothing from the pipe, and
+// the caller submits it again. (Submit's doc says so.)
+func TestFaultSignalEndsBlockingPipeRead(t *testing.T) {
+	ctx := newContext(t, 4)
+	p := blockingPipe(t)
+	b := aio.NewRead(aio.FD(p[0]), make([]byte, 3), 0)
+	// Should the storm miss the thread, data ends the read after 10 s and
+	// the test fails rather than hangs.
+	rescue := time.AfterFunc(10*time.Second, func() { syscall.Write(p[1], []byte("!!!")) })
+	defer rescue.Stop()
+	storm := signalStorm(t)
+	if n, err := ctx.Submit(b); n != 1 || err != nil {
+		t.Fatalf("Submit of a read of an empty pipe under signals: %d, %v", n, err)
+	}
+	ev := reap(t, ctx, 1)[0]
+	storm.Stop()
+	if ev.Block != b || !errors.Is(ev.Err(), syscall.EINTR) || ev.N() != 0 {
+		t.Fatalf("event %+v (%v), want EINTR for the read", ev, ev.Err())
+	}
+	// Submitted again once there is data, it reads it all.
+	syscall.Write(p[1], []byte("abc"))
+	if ev := do(t, ctx, b); ev.N() != 3 || string(b.Buffer()) != "abc" {
+		t.Fatalf("read again: %d, %v, %q", ev.Res, ev.Err(), b.Buffer())
+	}
+}
+
+// A Context of 4 slots flooded by 16 goroutines, each with an O_DIRECT
+// and a buffered read, in both modes and under both FullPolicies: FullWait
+// makes every Submit wait until it gets in; FullError refuses with ErrFull,
+// naming the Block and submitting nothing, until a retry gets in. Every
+// submission has one event with its data.
+func TestFaultFullRing(t *testing.T) {
+	const size = 1 << 20
+	direct, data := directFile(t, size)
+	buffered := tempFile(t, data)
+	for _, c := range []struct {
+		name string
+		opts []aio.Option
+	}{
+		{"stream_FullWait", nil},
+		{"stream_FullError", []aio.Option{aio.WhenFull(aio.FullError)}},
+		{"manual_FullWait", []aio.Option{aio.Manual(), aio.WhenFull(aio.FullWait)}},
+		{"manual_FullError", []aio.Option{aio.Manual()}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			policy := aio.FullWait
+			if strings.HasSuffix(c.name, "FullError") {
+				policy = aio.FullError
+			}
+			flood(t, streamContext(t, 4, c.opts...), policy, data, direct, buffered)
+		})
+	}
+}
+
+func flood(t *testing.T, ctx *aio.Context, policy aio.FullPolicy, data []byte, files ...*os.File) {
+	const goroutines, each = 16, 100
+	var o ledger
+	var refused atomic.Int64
+	owner := map[*aio.Block]chan *aio.Block{} // where a Block goes back after its event
+	mine := make([]chan *aio.Block, goroutines)
+	for g := range mine {
+		mine[g] = make(chan *aio.Block, len(files))
+		for _, f := range files {
+			b := aio.NewRead(f, aligned(4096), 0)
+			owner[b] = mine[g]
+			mine[g] <- b
+		}
+	}
+	stopReader := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		deliver := func(ev aio.Event) {
+			o.event(t, ev.Block)
+			off := ev.Block.Offset()
+			if ev.N() != 4096 || !bytes.Equal(ev.Block.Buffer(), data[off:off+4096]) {
+				t.Errorf("read at %d: %d, %v", off, ev.Res, ev.Err())
+			}
+			owner[ev.Block] <- ev.Block
+		}
+		for {
+			if ctx.Events() != nil {
+				select {
+				case ev := <-ctx.Events():
+					deliver(ev)
+				case <-stopReader:
+					return
+				}
+				continue
+			}
+			evs, err := ctx.GetEvents(1, 4, 10*time.Millisecond)
+			if err != nil {
+				t.Errorf("GetEvents: %v", err)
+				return
+			}
+			for _, ev := range evs {
+				deliver(ev)
+			}
+			select {
+			case <-stopReader:
+				return
+			default:
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				b := <-mine[g]
+				clear(b.Buffer())
+				b.SetOffset(readOffset(g*each+i, len(data)))
+				o.submitted(b)
+				for {
+					n, err := ctx.Submit(b)
+					if n == 1 {
+						break
+					}
+					var ae *aio.Error
+					if policy == aio.FullError && errors.Is(err, aio.ErrFull) && errors.As(err, &ae) && ae.Index == 0 && !b.InFlight() {
+						refused.Add(1)
+						time.Sleep(20 * time.Microsecond)
+						continue
+					}
+					t.Errorf("Submit under %v: %d, %v", policy, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if !settles(func() bool { return o.left() == 0 }) {
+		t.Errorf("%d submissions without an event", o.left())
+	}
+	close(stopReader)
+	<-readerDone
+	if o.events != goroutines*each {
+		t.Fatalf("%d events, want %d", o.events, goroutines*each)
+	}
+	if policy == aio.FullError && refused.Load() == 0 {
+		t.Fatal("no Submit found the Context full: the flood did not fill it")
+	}
+	t.Logf("%d reads through 4 slots, %d refused with ErrFull, %+v", o.events, refused.Load(), ctx.Stats())
+}
+
+// fs.aio-max-nr exhausted by this test's own Contexts (the sysctl is left
+// as it is): the next NewContext fails with EAGAIN and an error that names
+// the limit; the Contexts made keep doing I/O, in both modes; Close gives
+// their slots back to fs.aio-nr.
+//
+// Since Linux 4.12 io_setup counts exactly the events asked for against
+// the limit (before, twice as many): the test needs neither, as it halves
+// its request on each refusal until a context of 1 is refused. Other
+// processes' contexts count too, so while the limit is reached their
+// io_setup fails as well: the test holds it for as short a time as it can.
+func TestFaultAioMaxNr(t *testing.T) {
+	limit, base := procInt(t, "/proc/sys/fs/aio-max-nr"), aioNr(t)
+	if limit-base > 1<<18 {
+		t.Skipf("fs.aio-max-nr is %d: reaching it would take %d MiB of kernel memory", limit, (limit-base)>>14)
+	}
+	f, data := directFile(t, 1<<20)
+	mappings := aioMappings()
+	var held []*aio.Context
+	closeAll := func() {
+		var wg sync.WaitGroup
+		for _, ctx := range held {
+			wg.Add(1)
+			go func() { defer wg.Done(); ctx.Close() }()
+		}
+		wg.Wait()
+	}
+	t.Cleanup(closeAll)
+
+	// Half of what is left in stream mode, then the rest in manual mode,
+	// halving each request the kernel refuses, down to 1.
+	var refused error
+	n := max((limit-base)/2, 1)
+	for tries := 0; tries < 64 && refused == nil; tries++ {
+		opts := []aio.Option{aio.Manual()}
+		if len(held) == 0 {
+			opts = nil
+		}
+		ctx, err := aio.NewContext(n, opts...)
+		switch {
+		case err == nil:
+			held = append(held, ctx)
+			n = max(limit-aioNr(t), 1)
+		case !errors.Is(err, syscall.EAGAIN):
+			t.Fatalf("NewContext(%d) with aio-nr %d of %d: %v", n, aioNr(t), limit, err)
+		case n == 1:
+			refused = err
+		default:
+			n /= 2
+		}
+	}
+	if refused == nil || len(held) < 2 {
+		t.Fatalf("fs.aio-max-nr not reached with %d Contexts (others come and go): last error %v", len(held), refused)
+	}
+	wantErr(t, refused, syscall.EAGAIN, "io_setup", "aio-max-nr")
+	var ae *aio.Error
+	if !errors.As(refused, &ae) || ae.Op != "io_setup" || ae.Index != -1 {
+		t.Fatalf("error %#v is not an *aio.Error for io_setup", refused)
+	}
+	peak, ours, sizes := aioNr(t), 0, []int{}
+	for _, ctx := range held {
+		b := aio.NewRead(f, aligned(4096), 4096)
+		submit(t, ctx, b)
+		wantRead(t, await(t, ctx, 1)[0], data)
+		ours += ctx.Cap()
+		sizes = append(sizes, ctx.Cap())
+	}
+	closeAll()
+	if peak < ours {
+		t.Fatalf("aio-nr %d with %d slots of ours open", peak, ours)
+	}
+	if got := aioMappings(); got != mappings {
+		t.Fatalf("%d AIO rings mapped after Close, %d before", got, mappings)
+	}
+	aioNrBack(t, base, peak, sizes...)
+	t.Logf("limit %d reached with %d Contexts of %d slots in all; aio-nr %d at the start, %d at the peak, %d after Close; %v",
+		limit, len(held), ours, base, peak, aioNr(t), refused)
+}
+
+// /dev/full has no write_iter, so the kernel refuses AIO writes to it in
+// io_submit with EINVAL (plain write(2) gets ENOSPC): Submit returns that,
+// naming the Block and saying it is a character device, and nothing is
+// submitted. A read of it works. Real ENOSPC is TestFaultNoSpace.
+func TestFaultDevFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer full.Close()
+	ctx := newContext(t, 4)
+	for _, b := range []*aio.Block{
+		aio.NewWrite(full, []byte("data"), 0),
+		aio.NewWriteV(full, [][]byte{[]byte("da"), []byte("ta")}, 0),
+	} {
+		before := ctx.Stats()
+		n, err := ctx.Submit(b)
+		wantErr(t, err, syscall.EINVAL, "io_submit", "block 0", b.Command().String(), "(/dev/full) is a character device")
+		if st := ctx.Stats(); n != 0 || st.Submitted != before.Submitted || ctx.InFlight() != 0 || b.InFlight() {
+			t.Fatalf("%s to /dev/full: %d submitted, Stats %+v", b.Command(), n, st)
+		}
+	}
+	buf := pattern(64, 1)
+	if ev := do(t, ctx, aio.NewRead(full, buf, 0)); ev.N() != 64 || !bytes.Equal(buf, make([]byte, 64)) {
+		t.Fatalf("read of /dev/full: %d, %v", ev.Res, ev.Err())
+	}
+}
+
+// A full filesystem: a 64 KiB tmpfs mounted in a mount namespace of a
+// child process. A write larger than the room left is cut short; the next
+// gets ENOSPC in its Event; the data that fit is in the file.
+func TestFaultNoSpace(t *testing.T) {
+	if isChild(t) {
+		noSpace(t)
+		return
+	}
+	attr := &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS} // Go makes / private in it
+	if os.Geteuid() != 0 {
+		attr.Cloneflags = syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	}
+	if err := runChild(t, attr); err != nil {
+		t.Skipf("cannot start a process in a new mount namespace here: %v", err)
+	}
+}
+
+func noSpace(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
+		t.Skipf("cannot mount a tmpfs in a mount namespace here: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	f, err := os.Create(dir + "/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := newContext(t, 4)
+	data := pattern(128<<10, 4)
+	ev := do(t, ctx, aio.NewWrite(f, data, 0))
+	n := ev.N()
+	if ev.Err() != nil || n <= 0 || n >= len(data) {
+		t.Fatalf("write of %d bytes to a 64 KiB filesystem: %d, %v; want a short write", len(data), ev.Res, ev.Err())
+	}
+	ev = do(t, ctx, aio.NewWrite(f, data[n:], int64(n)))
+	if !errors.Is(ev.Err(), syscall.ENOSPC) || ev.N() != 0 {
+		t.Fatalf("write to a full filesystem: %d, %v; want ENOSPC", ev.Res, ev.Err())
+	}
+	if got, err := os.ReadFile(f.Name()); err != nil || !bytes.Equal(got, data[:n]) {
+		t.Fatalf("file holds %d bytes (%v), want the %d written", len(got), err, n)
+	}
+	t.Logf("short write of %d bytes, then ENOSPC", n)
+}
+
+// Writes past RLIMIT_FSIZE, in a child process that ignores SIGXFSZ: a
+// write that crosses the limit is cut short at it, one that starts there
+// gets EFBIG in its Event, buffered and O_DIRECT alike, and the process
+// lives on.
+func TestFaultFileSizeLimit(t *testing.T) {
+	if !isChild(t) {
+		if err := runChild(t, nil); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	const limit = 8192
+	buffered := tempFile(t, nil)
+	direct, _ := directFile(t, 4096)
+	signal.Ignore(syscall.SIGXFSZ)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newContext(t, 4)
+	for _, f := range []*os.File{buffered, direct} {
+		if ev := do(t, ctx, aio.NewWrite(f, aligned(3*4096), 4096)); ev.N() != limit-4096 {
+			t.Fatalf("%s: write across the limit: %d, %v; want %d bytes", f.Name(), ev.Res, ev.Err(), limit-4096)
+		}
+		if ev := do(t, ctx, aio.NewWrite(f, aligned(4096), limit)); !errors.Is(ev.Err(), syscall.EFBIG) {
+			t.Fatalf("%s: write at the limit: %d, %v; want EFBIG", f.Name(), ev.Res, ev.Err())
+		}
+		if fi, err := f.Stat(); err != nil || fi.Size() != limit {
+			t.Fatalf("%s: size %v, %v; want %d", f.Name(), fi.Size(), err, limit)
+		}
+	}
+}
+
+// The file's owner closes it while its I/O is in flight. The kernel holds
+// its own reference to the file from io_submit until the event, so the
+// I/O is not disturbed: O_DIRECT reads complete with their data, a poll on
+// a pipe still fires. Once the event is delivered the kernel lets go of
+// the file, and the Block refuses to go in again (os.ErrClosed).
+func TestFaultOwnerClosesFile(t *testing.T) {
+	t.Run("direct_reads", func(t *testing.T) {
+		const size = 8 << 20
+		f, data := directFile(t, size)
+		g, err := os.OpenFile(f.Name(), os.O_RDONLY|syscall.O_DIRECT, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := streamContext(t, 128)
+		blocks := make([]*aio.Block, 128)
+		for i := range blocks {
+			blocks[i] = aio.NewRead(g, aligned(64<<10), int64(i)*64<<10)
+		}
+		submit(t, ctx, blocks...)
+		g.Close()
+		inFlight := ctx.InFlight()
+		for _, ev := range await(t, ctx, len(blocks)) {
+			wantRead(t, ev, data)
+		}
+		t.Logf("%d of %d reads in flight when the file was closed", inFlight, len(blocks))
+		before := ctx.Stats()
+		_, err = ctx.Submit(blocks[0])
+		wantErr(t, err, os.ErrClosed, "block 0")
+		if st := ctx.Stats(); st.IOSubmitCalls != before.IOSubmitCalls || blocks[0].InFlight() {
+			t.Fatalf("a Block on a closed file was submitted: %+v", st)
+		}
+	})
+	t.Run("pipe_poll", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		ctx := newContext(t, 4)
+		poll := aio.NewPoll(r, aio.PollIn)
+		submit(t, ctx, poll)
+		r.Close()
+		if evs, err := ctx.GetEvents(0, 4, 0); len(evs) != 0 || err != nil || !poll.InFlight() {
+			t.Fatalf("poll of a pipe closed by its owner: %v, %v", evs, err)
+		}
+		// The kernel's reference keeps the pipe's read end open: writing
+		// works, and wakes the poll.
+		if _, err := w.Write([]byte{1}); err != nil {
+			t.Fatalf("write to the pipe while its poll holds the read end: %v", err)
+		}
+		if ev := reap(t, ctx, 1)[0]; ev.Block != poll || ev.PollEvents()&aio.PollIn == 0 {
+			t.Fatalf("event %+v, want POLLIN", ev)
+		}
+		// After the event, the read end is gone for good.
+		if _, err := w.Write([]byte{1}); !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("write after the poll's event: %v, want EPIPE", err)
+		}
+	})
+}
+
+// A file truncated under in-flight O_DIRECT reads, then extended again.
+// The kernel takes the file's size when io_submit accepts a read, and
+// truncation waits for the reads in flight (inode_dio_wait in ext4, XFS
+// and the other iomap filesystems), so each read sees the file as it was
+// when it was submitted: reads submitted before the cut return the old
+// data in full, reads submitted after it stop at the new end of file (0
+// bytes past it), and once the file grows again the bytes past the cut
+// read as zeros, never as the old data. No errors, one event each.
+func TestFaultTruncateUnderReads(t *testing.T) {
+	const size, chunk, cut = 16 << 20, 64 << 10, 5<<20 + 1000
+	f, data := directFile(t, size)
+	ctx := streamContext(t, size/chunk)
+	blocks := make([]*aio.Block, size/chunk)
+	for i := range blocks {
+		blocks[i] = aio.NewRead(f, aligned(chunk), int64(i)*chunk)
+	}
+	// check fails unless the events are those of reads of a file of end
+	// bytes, holding the old data before cut and, past it, the old data
+	// if stale, else zeros.
+	check := func(evs []aio.Event, end int64, stale bool, phase string) {
+		t.Helper()
+		for _, ev := range evs {
+			off, buf, n := ev.Block.Offset(), ev.Block.Buffer(), int64(ev.N())
+			if want := min(max(end-off, 0), chunk); ev.Err() != nil || n != want {
+				t.Fatalf("%s: read at %d: %d, %v; want %d bytes", phase, off, ev.Res, ev.Err(), want)
+			}
+			want := data[off : off+n]
+			if !stale && off+n > cut {
+				keep := max(off, cut)
+				want = append(data[off:keep:keep], make([]byte, off+n-keep)...)
+			}
+			if i := mismatch(buf[:n], want); i >= 0 {
+				t.Fatalf("%s: read at %d of %d bytes: wrong data at %d", phase, off, n, off+int64(i))
+			}
+		}
+	}
+	readAll := func() {
+		for _, b := range blocks {
+			clear(b.Buffer())
+		}
+		submit(t, ctx, blocks...)
+	}
+
+	readAll()
+	inFlight := ctx.InFlight()
+	if err := f.Truncate(cut); err != nil {
+		t.Fatal(err)
+	}
+	check(await(t, ctx, len(blocks)), size, true, "submitted before the cut")
+	readAll()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	check(await(t, ctx, len(blocks)), cut, false, "submitted after the cut, before the regrowth")
+	readAll()
+	check(await(t, ctx, len(blocks)), size, false, "submitted after the regrowth")
+	t.Logf("%d of %d reads not yet reaped when the truncation started", inFlight, len(blocks))
+}
+
+// Close with 4096 O_DIRECT reads in flight, in both modes. Manual: Close
+// waits until the kernel has filled every buffer, discards the events and
+// leaves every Block idle. Stream: every read's event, with its data, and
+// the cancelled polls' are delivered, each once, before Events closes.
+// Either way the kernel context, its aio-nr slots, the goroutines and the
+// descriptors are given back.
+func TestFaultCloseThousandsInFlight(t *testing.T) {
+	const n = 4096
+	f, data := directFile(t, n*4096)
+	r, _ := pipe(t)
+	for _, mode := range []string{"manual", "stream"} {
+		t.Run(mode, func(t *testing.T) {
+			var opts []aio.Option
+			if mode == "manual" {
+				opts = append(opts, aio.Manual())
+			}
+			mappings, goroutines, fds, base := aioMappings(), runtime.NumGoroutine(), countFDs(), aioNr(t)
+			ctx, err := aio.NewContext(n+16, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slab := aligned(n * 4096)
+			blocks := make([]*aio.Block, 0, n+16)
+			for i := range n {
+				blocks = append(blocks, aio.NewRead(f, slab[i*4096:(i+1)*4096:(i+1)*4096], readOffset(i, n*4096)))
+			}
+			if mode == "stream" {
+				for range 16 {
+					blocks = append(blocks, aio.NewPoll(r, aio.PollIn))
+				}
+			}
+			submit(t, ctx, blocks...)
+			peak := aioNr(t)
+			if err := ctx.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if mode == "stream" {
+				seen := map[*aio.Block]bool{}
+				for ev := range ctx.Events() {
+					if seen[ev.Block] {
+						t.Fatalf("second event for a Block: %+v", ev)
+					}
+					seen[ev.Block] = true
+					if ev.Block.Command() == aio.CmdPoll {
+						wantErr(t, ev.Err(), syscall.ECANCELED)
+						continue
+					}
+					wantRead(t, ev, data)
+				}
+				if len(seen) != len(blocks) {
+					t.Fatalf("%d events, want %d", len(seen), len(blocks))
+				}
+			}
+			for _, b := range blocks {
+				if b.InFlight() {
+					t.Fatal("a Block is in flight after Close")
+				}
+				if off := b.Offset(); b.Command() == aio.CmdRead && !bytes.Equal(b.Buffer(), data[off:off+4096]) {
+					t.Fatalf("read at %d not done when Close returned", off)
+				}
+			}
+			if st := ctx.Stats(); st.Submitted != uint64(len(blocks)) {
+				t.Fatalf("Stats %+v: want %d submitted", st, len(blocks))
+			}
+			if got := aioMappings(); got != mappings {
+				t.Fatalf("%d AIO rings mapped after Close, %d before", got, mappings)
+			}
+			if !settles(func() bool { return runtime.NumGoroutine() <= goroutines && countFDs() <= fds }) {
+				t.Fatalf("goroutines %d (%d before), descriptors %d (%d before)", runtime.NumGoroutine(), goroutines, countFDs(), fds)
+			}
+			aioNrBack(t, base, peak, n+16)
+			// Idle, the Blocks work on another Context.
+			other := newContext(t, 4)
+			wantRead(t, do(t, other, blocks[0]), data)
+		})
+	}
+}
