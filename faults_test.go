@@ -251,6 +251,57 @@ func TestFaultSignalsStream(t *testing.T) {
 	t.Logf("%d streamed and %d waited reads, %d signals caught, %+v", o.events, waited, caught, ctx.Stats())
 }
 
+// ReadAt and WriteAt through a File from 32 goroutines, with signals
+// storming every thread: every O_DIRECT read returns its whole 4 KiB with
+// the file's data, and every write is whole. The writes put back the bytes
+// the file holds, so that a read racing one still has one right answer;
+// the whole file is checked at the end.
+func TestFaultSignalsFile(t *testing.T) {
+	const size, goroutines = 4 << 20, 32
+	df, data := directFile(t, size)
+	file, ctx := fileOf(t, df, 64)
+	storm := signalStorm(t)
+	deadline := time.Now().Add(stormLimit)
+	var reads, writes, next atomic.Int64
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := aligned(4096)
+			for i := 0; reads.Load() < minReads || storm.Caught() < minSignals; i++ {
+				if time.Now().After(deadline) {
+					t.Errorf("%d reads and %d signals caught in %v: the storm is too weak", reads.Load(), storm.Caught(), stormLimit)
+					return
+				}
+				off := readOffset(int(next.Add(1)), size)
+				want := data[off : off+4096]
+				if i%4 == 3 {
+					copy(buf, want)
+					if n, err := file.WriteAt(buf, off); n != len(buf) || err != nil {
+						t.Errorf("WriteAt(%d) under signals: %d, %v", off, n, err)
+						return
+					}
+					writes.Add(1)
+					continue
+				}
+				clear(buf)
+				if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, want) {
+					t.Errorf("ReadAt(%d) under signals: %d, %v, data right %v", off, n, err, bytes.Equal(buf, want))
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	caught := storm.Stop()
+	if got, err := os.ReadFile(df.Name()); err != nil || mismatch(got, data) >= 0 {
+		t.Fatalf("file after the writes: %d bytes, %v, first wrong byte at %d", len(got), err, mismatch(got, data))
+	}
+	t.Logf("%d reads and %d writes through a File, %d signals caught, %+v", reads.Load(), writes.Load(), caught, ctx.Stats())
+}
+
 // A buffered read of an empty blocking pipe waits inside io_submit; a
 // signal reaching that thread ends it, and the kernel completes it with
 // EINTR, as it does for every AIO read a signal interrupts: it cannot
