@@ -670,6 +670,8 @@ func TestFaultOwnerClosesFile(t *testing.T) {
 			t.Fatalf("a Block on a closed file was submitted: %+v", st)
 		}
 	})
+	t.Run("file_Close", fileCloseUnderReads)
+	t.Run("file_owner_closes", fileOwnerClosesUnderReads)
 	t.Run("pipe_poll", func(t *testing.T) {
 		r, w, err := os.Pipe()
 		if err != nil {

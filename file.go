@@ -30,6 +30,17 @@ var maxChunk = 1 << 30
 // names the alignment; so does the kernel, with an EINVAL event, where the
 // alignment is unknown.
 //
+// Closing: File.Close waits for the calls in progress, which complete with
+// their data, then closes the file; calls after it fail with an error
+// wrapping os.ErrClosed. If the caller closes the *os.File behind the
+// File's back instead, the I/O the kernel has taken completes (the kernel
+// holds its own reference to the file), and every call after fails with
+// an error wrapping os.ErrClosed, submitting nothing: a File holds the
+// descriptor open from its lookup until io_submit has taken the request,
+// so its number is never closed, or reused by another file, in between.
+// (On a pipe or other file Go's poller watches, the caller's Close waits
+// for such a call to be submitted.)
+//
 // A File is safe for concurrent use by multiple goroutines.
 type File struct {
 	c      *Context
@@ -157,7 +168,9 @@ func (f *File) DatasyncContext(ctx context.Context) error { return f.sync(ctx, C
 // Close waits for the File's I/O in flight, including I/O that calls whose
 // ctx was done left behind, then closes the underlying *os.File. It does
 // not close the Context. Calls after Close fail with an error wrapping
-// os.ErrClosed; Close may be called more than once.
+// os.ErrClosed; Close may be called more than once, and returns the error
+// of closing the file each time: one wrapping os.ErrClosed if the caller
+// had closed it already.
 func (f *File) Close() error {
 	f.once.Do(func() {
 		f.closed.Store(true)
@@ -196,10 +209,12 @@ func (f *File) sync(ctx context.Context, cmd Command) error {
 		return err
 	}
 	defer f.mu.RUnlock()
+	s := newSubmission(f.c, ctx)
+	defer s.free()
 	b := f.blocks.Get().(*Block)
 	b.cmd = cmd
-	one := [1]*Block{b}
-	_, err := f.run(ctx, op, one[:])
+	s.blocks = append(s.one[:0], b)
+	_, err := f.run(op, s)
 	return err
 }
 
@@ -241,8 +256,9 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 // returns how many bytes were transferred from the start of p without a
 // gap, and the error that ended them, if any.
 func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
-	var one [1]*Block
-	blocks := one[:0]
+	s := newSubmission(f.c, ctx)
+	defer s.free()
+	blocks := s.one[:0]
 	if len(p) > maxChunk {
 		blocks = make([]*Block, 0, len(p)/maxChunk+1)
 	}
@@ -253,17 +269,19 @@ func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int,
 		rest = rest[n:]
 		blocks = append(blocks, b)
 	}
-	return f.run(ctx, cmd.String(), blocks)
+	s.blocks = blocks
+	return f.run(cmd.String(), s)
 }
 
-// run submits blocks, which come from f.blocks, waits for those the kernel
-// took and gives them back. It returns the bytes they transferred from the
+// run submits s's Blocks, which come from f.blocks, waits for those the
+// kernel took and gives them back. It returns the bytes they transferred from the
 // first without a gap, and the error that ended them: the first failed
 // Block's, else Submit's if every Block it took was whole. If ctx is done
 // first, it returns ctx.Err() and leaves the Blocks still in flight to a
 // goroutine each, which gives them back once the kernel is done.
-func (f *File) run(ctx context.Context, op string, blocks []*Block) (int, error) {
-	k, serr := f.c.submitGathering(ctx, blocks)
+func (f *File) run(op string, s *submission) (int, error) {
+	ctx, blocks := s.ctx, s.blocks
+	k, serr := f.submit(s)
 	for _, b := range blocks[k:] {
 		f.put(b)
 	}
@@ -298,6 +316,52 @@ func (f *File) run(ctx context.Context, op string, blocks []*Block) (int, error)
 		err = fileError(op, serr)
 	}
 	return n, err
+}
+
+// submit submits blocks while holding f's descriptor open, inside its
+// RawConn's Control: a caller closing the *os.File behind the File's back
+// then cannot close the descriptor, nor let another file reuse its number,
+// between the Blocks' descriptor lookup and io_submit. The close takes
+// effect when Control returns; meanwhile the lookup refuses the closed file
+// (os.ErrClosed) and nothing more is submitted. Once io_submit has taken a
+// request the kernel holds its own reference to the file.
+func (f *File) submit(s *submission) (int, error) {
+	if err := f.rc.Control(s.do); err != nil {
+		return 0, &Error{Op: "submit", Index: 0, Err: os.ErrClosed, Detail: err.Error()}
+	}
+	return s.k, s.err
+}
+
+// submission is one pass of a File call: its Blocks (in one, for the
+// common single Block), and the Submit that the file's Control runs.
+// Pooled, with its func bound once, so that a call allocates nothing.
+type submission struct {
+	c      *Context
+	ctx    context.Context
+	one    [1]*Block
+	blocks []*Block
+	k      int
+	err    error
+	do     func(fd uintptr)
+}
+
+var submissions = sync.Pool{New: func() any {
+	s := new(submission)
+	s.do = func(uintptr) { s.k, s.err = s.c.submitGathering(s.ctx, s.blocks) }
+	return s
+}}
+
+// newSubmission returns an empty submission to c, for a call with ctx.
+func newSubmission(c *Context, ctx context.Context) *submission {
+	s := submissions.Get().(*submission)
+	s.c, s.ctx = c, ctx
+	return s
+}
+
+// free gives s back to the pool, holding nothing.
+func (s *submission) free() {
+	*s = submission{do: s.do}
+	submissions.Put(s)
 }
 
 // abandon leaves b, still in flight, to a goroutine that gives it back once
