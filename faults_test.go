@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -708,6 +709,12 @@ func TestFaultOwnerClosesFile(t *testing.T) {
 // data in full, reads submitted after it stop at the new end of file (0
 // bytes past it), and once the file grows again the bytes past the cut
 // read as zeros, never as the old data. No errors, one event each.
+//
+// Then the same through a File: ReadAt calls from 256 goroutines while the
+// file is cut again. Each returns the whole chunk if its read went in
+// before the cut, else a short read ending at the new end with io.EOF
+// (none past it); the data is right up to where it stops. A ReadAt of each
+// chunk after the cut does the latter.
 func TestFaultTruncateUnderReads(t *testing.T) {
 	const size, chunk, cut = 16 << 20, 64 << 10, 5<<20 + 1000
 	f, data := directFile(t, size)
@@ -716,9 +723,18 @@ func TestFaultTruncateUnderReads(t *testing.T) {
 	for i := range blocks {
 		blocks[i] = aio.NewRead(f, aligned(chunk), int64(i)*chunk)
 	}
+	// holds returns the n bytes at off of the file: the old data before
+	// cut and, past it, the old data if stale, else zeros.
+	holds := func(off, n int64, stale bool) []byte {
+		want := data[off : off+n]
+		if !stale && off+n > cut {
+			keep := max(off, cut)
+			want = append(data[off:keep:keep], make([]byte, off+n-keep)...)
+		}
+		return want
+	}
 	// check fails unless the events are those of reads of a file of end
-	// bytes, holding the old data before cut and, past it, the old data
-	// if stale, else zeros.
+	// bytes, holding what holds says.
 	check := func(evs []aio.Event, end int64, stale bool, phase string) {
 		t.Helper()
 		for _, ev := range evs {
@@ -726,12 +742,7 @@ func TestFaultTruncateUnderReads(t *testing.T) {
 			if want := min(max(end-off, 0), chunk); ev.Err() != nil || n != want {
 				t.Fatalf("%s: read at %d: %d, %v; want %d bytes", phase, off, ev.Res, ev.Err(), want)
 			}
-			want := data[off : off+n]
-			if !stale && off+n > cut {
-				keep := max(off, cut)
-				want = append(data[off:keep:keep], make([]byte, off+n-keep)...)
-			}
-			if i := mismatch(buf[:n], want); i >= 0 {
+			if i := mismatch(buf[:n], holds(off, n, stale)); i >= 0 {
 				t.Fatalf("%s: read at %d of %d bytes: wrong data at %d", phase, off, n, off+int64(i))
 			}
 		}
@@ -757,6 +768,63 @@ func TestFaultTruncateUnderReads(t *testing.T) {
 	readAll()
 	check(await(t, ctx, len(blocks)), size, false, "submitted after the regrowth")
 	t.Logf("%d of %d reads not yet reaped when the truncation started", inFlight, len(blocks))
+
+	// ReadAt through a File while the file is cut again: each call's
+	// result is that of the file before the cut, whole, or after it,
+	// short with io.EOF.
+	file, fctx := fileOf(t, f, len(blocks))
+	// readAt fails unless a ReadAt of chunk at off returned n bytes and
+	// err as from a file of end bytes (holds says what they are).
+	readAt := func(buf []byte, off int64, n int, err error, end int64, phase string) {
+		want := int(min(max(end-off, 0), chunk))
+		var wantErr error
+		if want < chunk {
+			wantErr = io.EOF
+		}
+		if n != want || err != wantErr {
+			t.Errorf("%s: ReadAt(%d): %d, %v; want %d, %v", phase, off, n, err, want, wantErr)
+			return
+		}
+		if i := mismatch(buf[:n], holds(off, int64(n), false)); i >= 0 {
+			t.Errorf("%s: ReadAt(%d) of %d bytes: wrong data at %d", phase, off, n, off+int64(i))
+		}
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var whole, short atomic.Int64
+	for i := range blocks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// The chunks past the cut first: more of them go in before it.
+			buf, off := aligned(chunk), int64(len(blocks)-1-i)*chunk
+			<-start
+			n, err := file.ReadAt(buf, off)
+			if n == chunk && err == nil {
+				whole.Add(1)
+				readAt(buf, off, n, err, size, "ReadAt before the cut")
+				return
+			}
+			short.Add(1)
+			readAt(buf, off, n, err, cut, "ReadAt after the cut")
+		}()
+	}
+	close(start)
+	for fctx.Stats().Submitted < 32 && whole.Load()+short.Load() < int64(len(blocks)) {
+		runtime.Gosched()
+	}
+	inFlight = fctx.InFlight()
+	if err := f.Truncate(cut); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	buf := aligned(chunk)
+	for i := range blocks {
+		off := int64(i) * chunk
+		n, err := file.ReadAt(buf, off)
+		readAt(buf, off, n, err, cut, "ReadAt after the cut")
+	}
+	t.Logf("%d ReadAt calls in flight at the cut: %d whole, %d cut short", inFlight, whole.Load(), short.Load())
 }
 
 // Close with 4096 O_DIRECT reads in flight, in both modes. Manual: Close
