@@ -562,7 +562,9 @@ func TestFaultDevFull(t *testing.T) {
 
 // A full filesystem: a 64 KiB tmpfs mounted in a mount namespace of a
 // child process. A write larger than the room left is cut short; the next
-// gets ENOSPC in its Event; the data that fit is in the file.
+// gets ENOSPC in its Event; the data that fit is in the file. Through a
+// File, once the file is emptied, a WriteAt of the same returns the bytes
+// that fit and an error wrapping ENOSPC.
 func TestFaultNoSpace(t *testing.T) {
 	if isChild(t) {
 		noSpace(t)
@@ -604,13 +606,28 @@ func noSpace(t *testing.T) {
 	if got, err := os.ReadFile(f.Name()); err != nil || !bytes.Equal(got, data[:n]) {
 		t.Fatalf("file holds %d bytes (%v), want the %d written", len(got), err, n)
 	}
-	t.Logf("short write of %d bytes, then ENOSPC", n)
+	if err := f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := fileOf(t, f, 4)
+	m, err := file.WriteAt(data, 0)
+	if !errors.Is(err, syscall.ENOSPC) || m <= 0 || m >= len(data) {
+		t.Fatalf("WriteAt of %d bytes to a 64 KiB filesystem: %d, %v; want the bytes that fit and ENOSPC", len(data), m, err)
+	}
+	if got, err := os.ReadFile(f.Name()); err != nil || !bytes.Equal(got, data[:m]) {
+		t.Fatalf("file holds %d bytes (%v), want the %d WriteAt reported", len(got), err, m)
+	}
+	if k, err := file.WriteAt(data[m:m+1], int64(m)); k != 0 || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("WriteAt of 1 byte to a full filesystem: %d, %v; want 0 and ENOSPC", k, err)
+	}
+	t.Logf("short write of %d bytes, then ENOSPC; WriteAt: %d bytes, %v", n, m, err)
 }
 
 // Writes past RLIMIT_FSIZE, in a child process that ignores SIGXFSZ: a
 // write that crosses the limit is cut short at it, one that starts there
 // gets EFBIG in its Event, buffered and O_DIRECT alike, and the process
-// lives on.
+// lives on. Through a File, a WriteAt across the limit returns the bytes
+// up to it and an error wrapping EFBIG.
 func TestFaultFileSizeLimit(t *testing.T) {
 	if !isChild(t) {
 		if err := runChild(t, nil); err != nil {
@@ -635,6 +652,19 @@ func TestFaultFileSizeLimit(t *testing.T) {
 		}
 		if fi, err := f.Stat(); err != nil || fi.Size() != limit {
 			t.Fatalf("%s: size %v, %v; want %d", f.Name(), fi.Size(), err, limit)
+		}
+		if err := f.Truncate(0); err != nil {
+			t.Fatal(err)
+		}
+		file, _ := fileOf(t, f, 4)
+		data := aligned(3 * 4096)
+		copy(data, pattern(len(data), 6))
+		if n, err := file.WriteAt(data, 4096); n != limit-4096 || !errors.Is(err, syscall.EFBIG) {
+			t.Fatalf("%s: WriteAt across the limit: %d, %v; want %d bytes and EFBIG", f.Name(), n, err, limit-4096)
+		}
+		got := aligned(3 * 4096)
+		if n, err := file.ReadAt(got, 0); n != limit || err != io.EOF || !bytes.Equal(got[4096:limit], data[:limit-4096]) {
+			t.Fatalf("%s: ReadAt after WriteAt across the limit: %d, %v, data right %v", f.Name(), n, err, bytes.Equal(got[4096:limit], data[:limit-4096]))
 		}
 	}
 }
