@@ -337,7 +337,8 @@ func TestFaultSignalEndsBlockingPipeRead(t *testing.T) {
 // and a buffered read, in both modes and under both FullPolicies: FullWait
 // makes every Submit wait until it gets in; FullError refuses with ErrFull,
 // naming the Block and submitting nothing, until a retry gets in. Every
-// submission has one event with its data.
+// submission has one event with its data. ReadAt callers on a File wait
+// for room under either policy: every call returns its data, none ErrFull.
 func TestFaultFullRing(t *testing.T) {
 	const size = 1 << 20
 	direct, data := directFile(t, size)
@@ -359,6 +360,58 @@ func TestFaultFullRing(t *testing.T) {
 			flood(t, streamContext(t, 4, c.opts...), policy, data, direct, buffered)
 		})
 	}
+	for _, policy := range []aio.FullPolicy{aio.FullWait, aio.FullError} {
+		t.Run("file_"+policy.String(), func(t *testing.T) {
+			ctx := streamContext(t, 4, aio.WhenFull(policy))
+			floodFiles(t, ctx, data, fileOn(t, ctx, direct), fileOn(t, ctx, buffered))
+		})
+	}
+}
+
+// floodFiles has 16 goroutines each make 100 ReadAt calls of 4 KiB on
+// files, all on ctx, and checks that every call returns its data, and that
+// the flood filled ctx.
+func floodFiles(t *testing.T, ctx *aio.Context, data []byte, files ...*aio.File) {
+	const goroutines, each = 16, 100
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := aligned(4096)
+			for i := range each {
+				off := readOffset(g*each+i, len(data))
+				clear(buf)
+				file := files[i%len(files)]
+				if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+4096]) {
+					t.Errorf("%s: ReadAt(%d) on a full Context: %d, %v", file.Name(), off, n, err)
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	// Look at how many slots are taken, every 100 µs, until the flood ends.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	most := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			most = max(most, ctx.InFlight())
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	if reads.Load() != goroutines*each {
+		t.Fatalf("%d of %d reads done", reads.Load(), goroutines*each)
+	}
+	if most != ctx.Cap() {
+		t.Fatalf("at most %d of %d slots taken: the flood did not fill the Context", most, ctx.Cap())
+	}
+	t.Logf("%d reads through %d slots, %+v", reads.Load(), ctx.Cap(), ctx.Stats())
 }
 
 func flood(t *testing.T, ctx *aio.Context, policy aio.FullPolicy, data []byte, files ...*os.File) {

@@ -25,6 +25,13 @@ import (
 func fileOf(t testing.TB, f *os.File, slots int) (*aio.File, *aio.Context) {
 	t.Helper()
 	ctx := streamContext(t, slots)
+	return fileOn(t, ctx, f), ctx
+}
+
+// fileOn returns a File on ctx over a descriptor of its own for f's file,
+// opened as f is; it is closed at the end of the test.
+func fileOn(t testing.TB, ctx *aio.Context, f *os.File) *aio.File {
+	t.Helper()
 	g, err := os.OpenFile(f.Name(), osFlags(t, f), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +42,7 @@ func fileOf(t testing.TB, f *os.File, slots int) (*aio.File, *aio.Context) {
 			t.Error(err)
 		}
 	})
-	return file, ctx
+	return file
 }
 
 // osFlags returns the open flags of f, so that fileOf can open its own
