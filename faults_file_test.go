@@ -166,3 +166,72 @@ func fileOwnerClosesUnderReads(t *testing.T) {
 	wantErr(t, file.Close(), os.ErrClosed)
 	t.Logf("%d reads, %d in flight when the file was closed", r.reads.Load(), inFlight)
 }
+
+// fileCloseContextUnderReads: 4096 goroutines in ReadAt on a File over a
+// Context of 1024 slots, which is closed under them. Each call returns its
+// whole 4 KiB with the file's data (its read went in before the close,
+// and the stream delivers every event) or an error wrapping ErrClosed,
+// having read nothing; every read submitted is one that returned its
+// data. The File still closes cleanly, and the kernel context, its aio-nr
+// slots, the goroutines and the descriptors are all given back.
+func fileCloseContextUnderReads(t *testing.T, f *os.File, data []byte) {
+	const n, slots = 4096, 1024
+	mappings, goroutines, fds, base := aioMappings(), runtime.NumGoroutine(), countFDs(), aioNr(t)
+	ctx, err := aio.NewContext(slots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.OpenFile(f.Name(), osFlags(t, f), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := ctx.File(g)
+	slab := aligned(n * 4096)
+	var whole, refused atomic.Int64
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf, off := slab[i*4096:(i+1)*4096:(i+1)*4096], readOffset(i, len(data))
+			<-gate
+			k, err := file.ReadAt(buf, off)
+			switch {
+			case err == nil && k == len(buf) && bytes.Equal(buf, data[off:off+4096]):
+				whole.Add(1)
+			case errors.Is(err, aio.ErrClosed) && k == 0:
+				refused.Add(1)
+			default:
+				t.Errorf("ReadAt(%d) as the Context closes: %d, %v, data right %v", off, k, err, bytes.Equal(buf[:k], data[off:off+int64(k)]))
+			}
+		}()
+	}
+	close(gate) // all at once, so that thousands are in ReadAt at the close
+	for ctx.Stats().Submitted < 64 && whole.Load()+refused.Load() < n {
+		runtime.Gosched()
+	}
+	inFlight, peak, taken := ctx.InFlight(), aioNr(t), ctx.Stats().Submitted
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	// The reads the kernel had taken before Close all return whole.
+	if whole.Load()+refused.Load() != n || whole.Load() < int64(taken) || refused.Load() == 0 {
+		t.Fatalf("%d whole reads, %d refused with ErrClosed, of %d; %d submitted before Close", whole.Load(), refused.Load(), n, taken)
+	}
+	if st := ctx.Stats(); st.Submitted != uint64(whole.Load()) {
+		t.Fatalf("%d reads submitted, %d returned whole: a read went missing", st.Submitted, whole.Load())
+	}
+	if err := file.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := aioMappings(); got != mappings {
+		t.Fatalf("%d AIO rings mapped after Close, %d before", got, mappings)
+	}
+	if !settles(func() bool { return runtime.NumGoroutine() <= goroutines && countFDs() <= fds }) {
+		t.Fatalf("goroutines %d (%d before), descriptors %d (%d before)", runtime.NumGoroutine(), goroutines, countFDs(), fds)
+	}
+	aioNrBack(t, base, peak, slots)
+	t.Logf("%d ReadAt calls, %d reads claimed and %d submitted at Close: %d whole, %d refused", n, inFlight, taken, whole.Load(), refused.Load())
+}

@@ -915,7 +915,8 @@ func TestFaultTruncateUnderReads(t *testing.T) {
 // leaves every Block idle. Stream: every read's event, with its data, and
 // the cancelled polls' are delivered, each once, before Events closes.
 // Either way the kernel context, its aio-nr slots, the goroutines and the
-// descriptors are given back.
+// descriptors are given back. The same with 4096 goroutines in a File's
+// ReadAt: each returns its data or ErrClosed.
 func TestFaultCloseThousandsInFlight(t *testing.T) {
 	const n = 4096
 	f, data := directFile(t, n*4096)
@@ -986,4 +987,5 @@ func TestFaultCloseThousandsInFlight(t *testing.T) {
 			wantRead(t, do(t, other, blocks[0]), data)
 		})
 	}
+	t.Run("file", func(t *testing.T) { fileCloseContextUnderReads(t, f, data) })
 }
