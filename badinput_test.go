@@ -3,6 +3,7 @@
 package aio_test
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"net"
@@ -430,4 +431,142 @@ func TestBadGetEventsArguments(t *testing.T) {
 func fdIsOpen(fd int) bool {
 	_, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
 	return e == 0
+}
+
+// badCall is one bad File call: what it must return, and the Context
+// whose Stats must show that nothing reached io_submit.
+type badCall struct {
+	name  string
+	ctx   *aio.Context
+	call  func() (int, error)
+	err   error // nil: the call must return 0, nil
+	words []string
+	skip  string // why the case cannot be run here, if it cannot
+}
+
+// File calls with bad input, on a File that cannot take any, or on a
+// Context that cannot: each fails with the error below (errors.Is), reads
+// or writes nothing, and reaches no io_submit. An empty buffer is no error:
+// 0 bytes, nil, as os.File gives.
+func TestBadFile(t *testing.T) {
+	data := pattern(8192, 11)
+	buffered := tempFile(t, data)
+	df, _ := directFile(t, 1<<16)
+	ctx := streamContext(t, 8)
+	file, direct := fileOn(t, ctx, buffered), fileOn(t, ctx, df)
+	buf := func() []byte { return make([]byte, 16) }
+
+	closedFile := fileOn(t, ctx, buffered)
+	if err := closedFile.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closedCtx, err := aio.NewContext(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onClosedCtx := fileOn(t, closedCtx, buffered)
+	if err := closedCtx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	manual := newContext(t, 4)
+	onManual := fileOn(t, manual, buffered)
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDir := ctx.File(dir)
+	defer onDir.Close()
+	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(sp[1])
+	onSocket := ctx.File(os.NewFile(uintptr(sp[0]), "socket"))
+	defer onSocket.Close()
+	g, err := os.OpenFile(buffered.Name(), os.O_RDWR|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onAppend := ctx.File(g)
+	defer onAppend.Close()
+
+	cases := []badCall{
+		{"negative_offset_read", ctx, func() (int, error) { return file.ReadAt(buf(), -1) }, syscall.EINVAL, []string{"read", "negative offset"}, ""},
+		{"negative_offset_write", ctx, func() (int, error) { return file.WriteAt(buf(), math.MinInt64) }, syscall.EINVAL, []string{"write", "negative offset"}, ""},
+		{"empty_buffer_read", ctx, func() (int, error) { return file.ReadAt(nil, 0) }, nil, nil, ""},
+		{"empty_buffer_write", ctx, func() (int, error) { return direct.WriteAt([]byte{}, 0) }, nil, nil, ""},
+		{"closed_File_read", ctx, func() (int, error) { return closedFile.ReadAt(buf(), 0) }, os.ErrClosed, []string{"the File is closed"}, ""},
+		{"closed_File_write", ctx, func() (int, error) { return closedFile.WriteAt(buf(), 0) }, os.ErrClosed, []string{"the File is closed"}, ""},
+		{"closed_Context", closedCtx, func() (int, error) { return onClosedCtx.ReadAt(buf(), 0) }, aio.ErrClosed, []string{"read"}, ""},
+		{"Manual_Context", manual, func() (int, error) { return onManual.ReadAt(buf(), 0) }, aio.ErrWrongMode, []string{"read", "a File needs a stream-mode Context"}, ""},
+		{"directory_read", ctx, func() (int, error) { return onDir.ReadAt(buf(), 0) }, syscall.EISDIR, []string{"read of a directory"}, ""},
+		{"directory_write", ctx, func() (int, error) { return onDir.WriteAt(buf(), 0) }, syscall.EISDIR, []string{"write of a directory"}, ""},
+		{"socket_read", ctx, func() (int, error) { return onSocket.ReadAt(buf(), 0) }, syscall.ESPIPE, []string{"read of a socket", "NewPoll"}, ""},
+		{"socket_write", ctx, func() (int, error) { return onSocket.WriteAt(buf(), 0) }, syscall.ESPIPE, []string{"write of a socket"}, ""},
+		{"O_APPEND_write", ctx, func() (int, error) { return onAppend.WriteAt(buf(), 0) }, syscall.EINVAL, []string{"O_APPEND"}, ""},
+	}
+	cases = append(cases, misalignedCalls(ctx, direct)...)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.skip != "" {
+				t.Skip(c.skip)
+			}
+			before := c.ctx.Stats()
+			n, err := c.call()
+			t.Log(err)
+			if c.err == nil {
+				if n != 0 || err != nil {
+					t.Fatalf("%d, %v; want 0, nil", n, err)
+				}
+			} else {
+				wantErr(t, err, c.err, c.words...)
+				var ae *aio.Error
+				if !errors.As(err, &ae) || ae.Index != -1 {
+					t.Fatalf("error %#v: want an *aio.Error naming no Block", err)
+				}
+			}
+			if st := c.ctx.Stats(); n != 0 || st.IOSubmitCalls != before.IOSubmitCalls || st.Submitted != before.Submitted || c.ctx.InFlight() != 0 {
+				t.Fatalf("%d bytes; Stats %+v then %+v: want nothing submitted", n, before, st)
+			}
+		})
+	}
+
+	// The Files that can, still work; the directory and the socket take
+	// Sync.
+	got := make([]byte, len(data))
+	if n, err := file.ReadAt(got, 0); n != len(data) || err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadAt after the refusals: %d, %v", n, err)
+	}
+	if n, err := onAppend.ReadAt(got[:10], 0); n != 10 || err != nil {
+		t.Fatalf("ReadAt of an O_APPEND File: %d, %v", n, err)
+	}
+	if err := onDir.Sync(); err != nil {
+		t.Fatalf("Sync of a directory: %v", err)
+	}
+}
+
+// misalignedCalls returns the O_DIRECT calls on direct that break its
+// alignment: an offset, a length, a buffer address. The error names the
+// alignment. Where the kernel does not report it (AlignNone), they cannot
+// be refused before the kernel, and are skipped.
+func misalignedCalls(ctx *aio.Context, direct *aio.File) []badCall {
+	a := direct.Alignment()
+	buf := aligned(3 * 4096)
+	words := func(what string, offset int) []string {
+		return []string{"O_DIRECT", what, "aligned to " + strconv.Itoa(offset), "addresses to " + strconv.Itoa(a.Memory)}
+	}
+	skip := ""
+	if a.Source == aio.AlignNone {
+		skip = "the kernel reports no O_DIRECT alignment for this file: it fails misaligned requests in their events"
+	}
+	calls := []badCall{
+		{"misaligned_offset_read", ctx, func() (int, error) { return direct.ReadAt(buf[:4096], int64(a.ReadOffset/2)) }, syscall.EINVAL, words("offset", a.ReadOffset), skip},
+		{"misaligned_offset_write", ctx, func() (int, error) { return direct.WriteAt(buf[:4096], int64(a.Offset+1)) }, syscall.EINVAL, words("offset", a.Offset), skip},
+		{"misaligned_length_read", ctx, func() (int, error) { return direct.ReadAt(buf[:a.ReadOffset+a.ReadOffset/2], 0) }, syscall.EINVAL, words("buffer length", a.ReadOffset), skip},
+	}
+	if a.Memory > 1 {
+		calls = append(calls, badCall{"misaligned_address_write", ctx,
+			func() (int, error) { return direct.WriteAt(buf[a.Memory/2:a.Memory/2+4096], 0) }, syscall.EINVAL, words("buffer address", a.Offset), skip})
+	}
+	return calls
 }

@@ -391,11 +391,16 @@ func (f *File) ioError(op string, e syscall.Errno) error {
 }
 
 // fileError turns an error of Submit into one about a File's call: the
-// same cause, named after the call, with no index.
+// same cause, named after the call, with no index, and said in the File's
+// terms where Submit's would name a Block's settings.
 func fileError(op string, err error) error {
 	var e *Error
 	if errors.As(err, &e) {
-		return &Error{Op: op, Index: -1, Err: e.Err, Detail: e.Detail}
+		detail := e.Detail
+		if errors.Is(e.Err, ErrWrongMode) {
+			detail = "a File needs a stream-mode Context; this one is Manual"
+		}
+		return &Error{Op: op, Index: -1, Err: e.Err, Detail: detail}
 	}
 	return err
 }
