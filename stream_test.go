@@ -763,11 +763,16 @@ func TestWaitingSubmitsPassTheTurn(t *testing.T) {
 	w.Write([]byte{1}) // the poll completes: its unread event holds the room
 	time.Sleep(10 * time.Millisecond)
 	giveUp()
-	if err := <-first; err != nil && !errors.Is(err, context.Canceled) {
+	want := 2
+	if err := <-first; err == nil {
+		// On a loaded machine the first may start only once the room
+		// is free again, and then get in: its poll is a third event.
+		want = 3
+	} else if !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	got := map[*aio.Block]bool{}
-	for len(got) < 2 {
+	for len(got) < want {
 		ev := recv(t, ctx)
 		got[ev.Block] = true
 	}
