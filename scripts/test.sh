@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test and check: the C core's tests plain, under ASan+UBSan and under
-# valgrind; formatting; go vet and staticcheck; the Go tests under -race and
+# valgrind; cppcheck; formatting; go vet and staticcheck; the Go tests under -race and
 # under cgocheck2; and the builds without cgo and for other systems.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +10,12 @@ export PATH="$(dirname "$GO"):$PATH"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "C core: tests, sanitizers, valgrind, clang-format"
+step "C core: tests, sanitizers, valgrind, cppcheck, clang-format"
 make -s -C csrc all
 make -s -C csrc test
 make -s -C csrc sanitize
 make -s -C csrc valgrind
+make -s -C csrc cppcheck
 make -s -C csrc format-check
 
 step "Go: gofmt, vet, staticcheck"
