@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -28,6 +29,11 @@ func TestMain(m *testing.M) {
 		r.Close()
 		w.Close()
 	}
+	// And os/signal's goroutine, which never ends once started: the
+	// fuzzing engine starts it (go test -fuzz), and so do tests of signals.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR2)
+	signal.Stop(sig)
 	fds, goroutines := countFDs(), runtime.NumGoroutine()
 	code := m.Run()
 	if benchPath != "" {
