@@ -187,6 +187,17 @@ var fuzzSeeds = [][]byte{
 		opNew, 3, 6, 1, 0, 0,
 		opSubmit, 1, 0, 1, 0,
 		opCloseRace, 1, 0, 0},
+	// Stream, 16 slots: 65 reads in one call, of which 16 go in before
+	// the deadline; then 80 with a Block given twice, refused.
+	{0x00, 15,
+		opMany, 0, 0, 0xff, 0, 2,
+		opRecv, 8, 1, opRecv, 8, 1,
+		opMany, 1, 15, 3, 1, 2,
+		opRecv, 8, 1},
+	// Manual, 16 slots, FullError: 70 reads, of which 16 go in.
+	{0x01, 15,
+		opMany, 0, 5, 0xff, 0, 0,
+		opGetEvents, 2, 5, 1},
 	// NewContext refuses 0 slots, and an unknown FullPolicy.
 	{0x00, 0xff},
 	{0x0e, 0},

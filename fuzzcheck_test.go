@@ -316,7 +316,7 @@ func (r *fuzzRun) finish() {
 			r.t.Errorf("%v Block: %d accepted submissions without an event", b.Command(), k)
 		}
 	}
-	for _, b := range r.blocks {
+	for b := range r.owner {
 		if b.InFlight() {
 			r.t.Errorf("%v Block in flight after Close", b.Command())
 		}

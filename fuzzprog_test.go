@@ -34,13 +34,15 @@ const (
 	opTruncate         // truncate one of the files
 	opClose            // close the Context
 	opCloseRace        // close the Context while another goroutine submits
+	opMany             // submit more than 64 new Blocks in one call
 	fuzzOps
 )
 
 // Bounds that keep each program short.
 const (
 	fuzzMaxSteps  = 64
-	fuzzMaxBlocks = 16
+	fuzzMaxBlocks = 16 // made by opNew
+	fuzzMaxMany   = 160
 	fuzzMaxBatch  = 7
 	fuzzLongWait  = 10 * time.Second // what "never" means at the end
 )
@@ -53,7 +55,7 @@ var (
 	fuzzDeadlines = []time.Duration{0, 100 * time.Microsecond, time.Millisecond}
 )
 
-// fuzzRun is one program's state. pending counts, per Block, the
+// fuzzRun is one program's state. pend counts, per Block, the
 // submissions Submit accepted whose events the program has not yet seen.
 type fuzzRun struct {
 	t      *testing.T
@@ -65,8 +67,9 @@ type fuzzRun struct {
 	closed bool
 	r, w   *os.File // the program's pipe
 	rfd    int
-	blocks []*aio.Block
-	owner  map[*aio.Block]bool // the program's Blocks
+	blocks []*aio.Block        // made by opNew
+	nmany  int                 // Blocks made by opMany
+	owner  map[*aio.Block]bool // all the program's Blocks
 	pend   map[*aio.Block]int
 	steps  int // operations run
 	subs   int // submissions accepted
@@ -189,6 +192,8 @@ func (r *fuzzRun) step() {
 		r.close()
 	case opCloseRace:
 		r.closeRace()
+	case opMany:
+		r.many()
 	}
 }
 
@@ -308,6 +313,26 @@ func (r *fuzzRun) newBlock() {
 			r.t.Fatalf("setter on a new Block: %v", err)
 		}
 	}
+}
+
+// many submits 65 to 80 new reads in one call, perhaps one of them twice:
+// past 64 Blocks, Submit finds a Block given twice by its stamp rather than
+// by comparing pairs.
+func (r *fuzzRun) many() {
+	if r.nmany >= fuzzMaxMany {
+		return
+	}
+	f := []syscall.Conn{r.env.zero, r.env.buffered}[r.pick(2)]
+	batch := make([]*aio.Block, 65+r.pick(16))
+	for i := range batch {
+		batch[i] = aio.NewRead(f, make([]byte, 512), int64(i)*512)
+		r.owner[batch[i]] = true
+	}
+	r.nmany += len(batch)
+	if i := int(r.next()); i < len(batch)-1 {
+		batch[len(batch)-1] = batch[i]
+	}
+	r.submit(batch, r.next()&1 != 0)
 }
 
 // block picks one of the program's Blocks, or nil if it has none.
