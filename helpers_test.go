@@ -33,9 +33,11 @@ func TestMain(m *testing.M) {
 		r.Close()
 		w.Close()
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGUSR1)
-	signal.Stop(sigs)
+	// And os/signal's goroutine, which never ends once started: the
+	// fuzzing engine starts it (go test -fuzz), and so do tests of signals.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR2)
+	signal.Stop(sig)
 	fds, goroutines := countFDs(), runtime.NumGoroutine()
 	code := m.Run()
 	if benchPath != "" {
@@ -107,6 +109,9 @@ func streamContext(t testing.TB, n int, opts ...aio.Option) *aio.Context {
 	})
 	return ctx
 }
+
+// aioNr reads /proc/sys/fs/aio-nr: the kernel AIO slots set up system-wide.
+func aioNr(t testing.TB) int { return procInt(t, "/proc/sys/fs/aio-nr") }
 
 // procInt reads a number from a file under /proc/sys.
 func procInt(t testing.TB, name string) int {

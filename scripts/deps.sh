@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building aio needs and is missing: a C compiler and libaio's
 # header (Debian and Ubuntu: gcc, libaio-dev). With --test, also the tools
-# the test suite uses: make, clang-format, valgrind and staticcheck.
+# the test suite uses: make, clang-format, valgrind, cppcheck and staticcheck.
 # Other distributions: dnf install gcc libaio-devel / apk add gcc musl-dev libaio-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ if [ "${1:-}" = --test ]; then
 	command -v make >/dev/null || want+=(make)
 	command -v clang-format >/dev/null || want+=(clang-format)
 	command -v valgrind >/dev/null || want+=(valgrind)
+	command -v cppcheck >/dev/null || want+=(cppcheck)
 fi
 
 if [ ${#want[@]} -gt 0 ]; then

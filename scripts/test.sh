@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test and check: the C core's tests plain, under ASan+UBSan and under
-# valgrind; formatting; go vet and staticcheck; the Go tests under -race and
-# under cgocheck2; and the builds without cgo and for other systems.
+# valgrind; cppcheck; formatting; go vet and staticcheck; the Go tests under
+# cgocheck2, -race and -asan; the builds without cgo and for other systems;
+# and a 20-second data-verifying soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
@@ -10,11 +11,31 @@ export PATH="$(dirname "$GO"):$PATH"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "C core: tests, sanitizers, valgrind, clang-format"
+# asan_missing prints why go test -asan cannot run here, or nothing: it
+# needs a platform the Go toolchain supports it on and a C compiler that
+# links an ASan program (gcc: libasan; clang: compiler-rt).
+asan_missing() {
+	local platform cc out
+	platform=$(go env GOOS)/$(go env GOARCH)
+	case $platform in
+	linux/amd64 | linux/arm64 | linux/loong64 | linux/ppc64le | linux/riscv64) ;;
+	*)
+		echo "Go has no ASan support on $platform"
+		return
+		;;
+	esac
+	cc=$(go env CC)
+	if ! out=$(printf 'int main(void) { return 0; }\n' | $cc -fsanitize=address -x c -o /dev/null - 2>&1); then
+		echo "$cc cannot link a program with -fsanitize=address: $out"
+	fi
+}
+
+step "C core: tests, sanitizers, valgrind, cppcheck, clang-format"
 make -s -C csrc all
 make -s -C csrc test
 make -s -C csrc sanitize
 make -s -C csrc valgrind
+make -s -C csrc cppcheck
 make -s -C csrc format-check
 
 step "Go: gofmt, vet, staticcheck"
@@ -33,3 +54,14 @@ GOEXPERIMENT=cgocheck2 go test -count=1 ./...
 
 step "Go: tests under the race detector"
 go test -count=1 -race ./...
+
+step "Go: tests under AddressSanitizer, the C core included (go test -asan)"
+why=$(asan_missing)
+if [ -z "$why" ]; then
+	go test -count=1 -asan ./...
+else
+	echo "go test -asan: NOT RUN: $why"
+fi
+
+step "Soak: 20 s of checksummed writes read back and verified (cmd/aiosoak)"
+go run ./cmd/aiosoak -duration 20s

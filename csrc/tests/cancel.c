@@ -147,14 +147,14 @@ static void check_destroy_inflight(void)
 	/* One completes first and is never reaped. */
 	tu_submit(ctx, 1);
 	while (bufs[0][DIRECT_LEN - 1] == 0)
-		usleep(1000);
+		tu_sleep_ms(1);
 	reqs[0] = reqs[NDIRECT];
 	tu_submit(ctx, NDIRECT);
 	CHECK_EQ(CALL(aioc_destroy(ctx)), 0);
 	CHECK_EQ(tu_aio_maps(), maps);
 	for (int i = 0; i <= NDIRECT; i++)
 		memset(bufs[i], 0, DIRECT_LEN);
-	usleep(50000);
+	tu_sleep_ms(50);
 	for (int i = 0; i <= NDIRECT; i++) {
 		for (size_t j = 0; j < DIRECT_LEN; j++)
 			CHECK_EQ(bufs[i][j], 0);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -57,13 +56,6 @@ static struct aioc_stats stats(const struct aioc_ctx *ctx)
 	return s;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 /*
  * Waits until thread tid is blocked in io_getevents, as
  * /proc/self/task/TID/syscall shows; fails after 10 s. Where that file
@@ -91,7 +83,7 @@ static void wait_in_getevents(pid_t tid)
 			tu_fail(__FILE__, __LINE__,
 				"thread %d never blocked in io_getevents",
 				(int)tid);
-		sleep_ms(1);
+		tu_sleep_ms(1);
 	}
 }
 
@@ -363,7 +355,7 @@ struct late_write {
 static void *late_writer(void *arg)
 {
 	struct late_write *w = arg;
-	sleep_ms(w->delay_ms);
+	tu_sleep_ms(w->delay_ms);
 	wait_in_getevents(w->tid);
 	CHECK_EQ(write(w->fd, "x", 1), 1);
 	return NULL;
@@ -569,8 +561,8 @@ static void run_guard(int fd, int use_reap)
 	pthread_t t;
 	CHECK_EQ(pthread_create(&t, NULL, blocked_reaper, &b), 0);
 	while (atomic_load(&b.tid) == 0)
-		sleep_ms(1);
-	sleep_ms(100);
+		tu_sleep_ms(1);
+	tu_sleep_ms(100);
 	wait_in_getevents((pid_t)atomic_load(&b.tid));
 	CHECK(!atomic_load(&b.done));
 

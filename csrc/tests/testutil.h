@@ -96,6 +96,9 @@ long tu_aio_nr(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t tu_now_ns(void);
 
+/* Sleeps ms milliseconds, resuming after signals. */
+void tu_sleep_ms(long ms);
+
 /* xorshift64: the next pseudo-random number from *state (never 0). */
 uint64_t tu_rand(uint64_t *state);
 
