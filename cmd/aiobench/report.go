@@ -1,0 +1,313 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// report is a run's medians, goals and setting, ready to print or write.
+type report struct {
+	cfg     config
+	machine machine
+	date    time.Time
+	notes   []string
+	failed  []string
+	med     map[string]map[string]measurement // by case id, then engine key
+	goals   []goalResult
+}
+
+func (r *runner) report() *report {
+	rep := &report{
+		cfg: r.cfg, machine: describeMachine(r.cfg.file, r.fio), date: time.Now().UTC(),
+		notes: r.notes, failed: r.failed, med: map[string]map[string]measurement{},
+	}
+	for id, byEngine := range r.results {
+		rep.med[id] = map[string]measurement{}
+		for key, ms := range byEngine {
+			rep.med[id][key] = medianOf(ms)
+		}
+	}
+	rep.goals = checkGoals(rep.med, r.cfg.w4Files)
+	return rep
+}
+
+// text is what the runner prints at the end: the comparison tables and the
+// goals.
+func (rep *report) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nMedians of %d round(s); random I/O runs of %gs on %s (%d MiB).\n",
+		rep.cfg.rounds, rep.cfg.secs, rep.cfg.file, rep.cfg.size>>20)
+	rep.tables(&b)
+	rep.goalList(&b)
+	for _, f := range rep.failed {
+		fmt.Fprintf(&b, "\nFAILED RUN: %s\n", f)
+	}
+	return b.String()
+}
+
+// write writes the Markdown report to md and the chart to svg, skipping
+// either if its path is empty.
+func (rep *report) write(md, svg string) error {
+	if svg != "" {
+		if err := writeFile(svg, rep.svg()); err != nil {
+			return err
+		}
+	}
+	if md == "" {
+		return nil
+	}
+	chart := ""
+	if svg != "" {
+		if rel, err := filepath.Rel(filepath.Dir(md), svg); err == nil {
+			chart = filepath.ToSlash(rel)
+		}
+	}
+	return writeFile(md, rep.markdown(chart))
+}
+
+func writeFile(name, content string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, []byte(content), 0o644)
+}
+
+// markdown is BENCHMARKS.md: the setting, the method, the chart, the goals
+// and every table.
+func (rep *report) markdown(chart string) string {
+	var b strings.Builder
+	m := rep.machine
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Written by `cmd/aiobench` (do not edit by hand; run it again). Every figure comes from one run, ")
+	b.WriteString("with the engines side by side and alternating, because the machines this project runs on are shared and noisy: ")
+	b.WriteString("compare figures within this file, not with figures taken elsewhere.\n\n")
+	b.WriteString(mdTable([]string{"", ""}, [][]string{
+		{"command", "`" + rep.cfg.command + "`"},
+		{"date", rep.date.Format("2006-01-02 15:04 MST")},
+		{"CPU", m.CPU},
+		{"memory", m.Memory},
+		{"kernel", m.Kernel},
+		{"file system", m.FS},
+		{"file", fmt.Sprintf("`%s`, %d MiB", rep.cfg.file, rep.cfg.size>>20)},
+		{"Go", m.Go},
+		{"fio", m.Fio},
+		{"rounds", fmt.Sprintf("%d; random-I/O runs of %g s; W4 with %d reads 1 ms apart", rep.cfg.rounds, rep.cfg.secs, rep.cfg.w4Reads)},
+	}))
+	b.WriteString(method)
+	for _, n := range rep.notes {
+		fmt.Fprintf(&b, "\nNote: %s\n", n)
+	}
+	if chart != "" {
+		fmt.Fprintf(&b, "\n![IOPS and CPU µs per I/O against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
+	}
+	b.WriteString("\n## Goals\n\n```\n")
+	for _, g := range rep.goals {
+		b.WriteString(g.String() + "\n")
+	}
+	b.WriteString("```\n")
+	rep.tables(&b)
+	for _, f := range rep.failed {
+		fmt.Fprintf(&b, "\nA run failed: %s\n", f)
+	}
+	return b.String()
+}
+
+// method says how the figures were taken.
+const method = `
+How: each engine runs in a process of its own, started by the runner, which
+samples the process's /proc/PID/status every 5 ms (peak OS threads; peak
+virtual size, VmPeak) and takes its CPU time (user + system) and peak RSS from
+wait4's rusage when it exits. CPU per I/O is that CPU time, less the CPU time
+of the same command run for 1 ms right after (what starting and ending the
+engine costs: a few milliseconds for Go and C, about 0.15 s for fio, which
+calibrates its clock), over the I/Os done. fio's own usr_cpu and sys_cpu are
+left aside: they are percentages of its job thread's runtime alone, while this
+measures every engine the same way.
+IOPS are the engine's own count over the time from its first submission to
+its last completion (fio's JSON report, aiocore-bench's last line). Every
+case runs once per round with each engine, the engines' order turning by one
+each round; the tables give the median of the rounds, each column on its own.
+Random I/O is 4 KiB at random 4 KiB-aligned offsets of the file; W2 overwrites
+the file's blocks (it is preallocated); W3's file is read into the page cache
+before each run.
+
+Engines: **aio**, this package through its Events stream (Blocks made once,
+each completion's Block resubmitted in one Submit per batch);
+**os.File**, one goroutine per I/O in flight, each calling ReadAt or WriteAt
+in a loop; the **C loop**, csrc's aiocore-bench over the same C core (reaping
+from the completion ring, one aioc_submit per batch); **fio** 's libaio
+engine with --thread --invalidate=0 --norandommap --randrepeat=0.
+Ratios are aio's figure divided by the row's.
+`
+
+// tables writes every result table that has data.
+func (rep *report) tables(b *strings.Builder) {
+	for _, d := range []int{1, 32, 128} {
+		rep.randTable(b, readID(d), fmt.Sprintf("W1: O_DIRECT 4 KiB random reads, %d in flight", d))
+	}
+	rep.randTable(b, writeID, "W2: O_DIRECT 4 KiB random writes, 32 in flight")
+	rep.randTable(b, cachedID, "W3: page-cache-hot 4 KiB random reads, 32 in flight")
+	rep.sweepTables(b)
+	rep.w4Tables(b)
+}
+
+func (rep *report) randTable(b *strings.Builder, id, title string) {
+	row := rep.med[id]
+	if len(row) == 0 {
+		return
+	}
+	a, haveAIO := row[keyAIO]
+	ratio := func(x, y float64) string {
+		if !haveAIO || y == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2fx", x/y)
+	}
+	var rows [][]string
+	for _, e := range randEngines {
+		m, ok := row[e.key]
+		if !ok {
+			continue
+		}
+		r := []string{e.label, fmtIOPS(m.IOPS), fmtMicros(m.CPUPerIO), fmtCount(float64(m.Threads)),
+			fmtMiB(m.RSS), fmtMiB(m.VSZ), fmt.Sprintf("%.2f", m.Wall), "", ""}
+		if e.key != keyAIO {
+			r[7], r[8] = ratio(a.IOPS, m.IOPS), ratio(a.CPUPerIO, m.CPUPerIO)
+		}
+		rows = append(rows, r)
+	}
+	fmt.Fprintf(b, "\n## %s\n\n", title)
+	b.WriteString(mdTable([]string{"engine", "IOPS", "CPU µs/IO", "OS threads", "RSS MiB", "VSZ MiB", "wall s",
+		"aio IOPS ÷ this", "aio CPU/IO ÷ this"}, rows))
+}
+
+// sweepTables show how IOPS, CPU per I/O and threads change with depth.
+func (rep *report) sweepTables(b *strings.Builder) {
+	if len(rep.cfg.depths) < 2 {
+		return
+	}
+	var engines []engine
+	for _, e := range randEngines {
+		for _, d := range rep.cfg.depths {
+			if _, ok := rep.med[readID(d)][e.key]; ok {
+				engines = append(engines, e)
+				break
+			}
+		}
+	}
+	if len(engines) == 0 {
+		return
+	}
+	head := []string{"in flight"}
+	for _, e := range engines {
+		head = append(head, e.label)
+	}
+	for _, m := range []metric{mIOPS, mCPU, mThreads} {
+		var rows [][]string
+		for _, d := range rep.cfg.depths {
+			r := []string{fmt.Sprint(d)}
+			for _, e := range engines {
+				v, ok := rep.med[readID(d)][e.key]
+				cell := ""
+				if ok {
+					cell = m.show(m.value(v))
+				}
+				r = append(r, cell)
+			}
+			rows = append(rows, r)
+		}
+		fmt.Fprintf(b, "\n## Depth sweep, O_DIRECT 4 KiB random reads: %s\n\n", m.name)
+		b.WriteString(mdTable(head, rows))
+	}
+}
+
+// w4Tables are linux_aio's four tables: time, threads, memory and CPU, a
+// row per engine and a column per number of files.
+func (rep *report) w4Tables(b *strings.Builder) {
+	if len(rep.med[w4ID(rep.cfg.w4Files[0])]) == 0 {
+		return
+	}
+	head := []string{"files"}
+	for _, n := range rep.cfg.w4Files {
+		head = append(head, fmt.Sprint(n))
+	}
+	fmt.Fprintf(b, "\n## W4: linux_aio's experiment\n\n"+
+		"%d rounds 1 ms apart, each reading 1, 6, 12 or 24 files of 1 KB to 100 KB whole, with O_DIRECT; "+
+		"aio submits a round's reads in one Submit, os.File sequential reads one file after another, "+
+		"os.File goroutines starts a goroutine per file each round. Time is the process's wall time, "+
+		"CPU %% its user + system time over that.\n", rep.cfg.w4Reads)
+	for _, t := range []struct {
+		title string
+		cell  func(measurement) string
+	}{
+		{"Time (s)", func(m measurement) string { return fmt.Sprintf("%.3f", m.Wall) }},
+		{"OS threads", func(m measurement) string { return fmt.Sprint(m.Threads) }},
+		{"Memory: peak RSS (peak VSZ)", func(m measurement) string {
+			return fmt.Sprintf("%s MiB (%s MiB)", fmtMiB(m.RSS), fmtMiB(m.VSZ))
+		}},
+		{"CPU %", func(m measurement) string { return fmt.Sprintf("%.1f%%", m.CPUPct) }},
+	} {
+		var rows [][]string
+		for _, e := range w4Engines {
+			r := []string{e.label}
+			for _, n := range rep.cfg.w4Files {
+				cell := ""
+				if m, ok := rep.med[w4ID(n)][e.key]; ok {
+					cell = t.cell(m)
+				}
+				r = append(r, cell)
+			}
+			rows = append(rows, r)
+		}
+		fmt.Fprintf(b, "\n### W4: %s\n\n", t.title)
+		b.WriteString(mdTable(head, rows))
+	}
+}
+
+func (rep *report) goalList(b *strings.Builder) {
+	b.WriteString("\nGoals (checked, never failing the run):\n")
+	for _, g := range rep.goals {
+		b.WriteString(g.String() + "\n")
+	}
+}
+
+// mdTable formats a Markdown table.
+func mdTable(head []string, rows [][]string) string {
+	var b strings.Builder
+	line := func(cells []string) {
+		b.WriteString("|")
+		for _, c := range cells {
+			b.WriteString(" " + c + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(head)
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	line(sep)
+	for _, r := range rows {
+		line(r)
+	}
+	return b.String()
+}
+
+func fmtIOPS(x float64) string {
+	switch {
+	case x >= 1e6:
+		return fmt.Sprintf("%.2f M", x/1e6)
+	case x >= 1e3:
+		return fmt.Sprintf("%.1f k", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func fmtMicros(x float64) string { return fmt.Sprintf("%.2f", x) }
+func fmtCount(x float64) string  { return fmt.Sprintf("%.0f", x) }
+func fmtMiB(n int64) string      { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
