@@ -11,8 +11,9 @@ import (
 
 // engine is one way of doing the I/O, run in a process of its own.
 type engine struct {
-	key   string // its name in -engines, and for our own engines in childEngines
-	label string // its name in the tables
+	key    string // its name in -engines, and for our own engines in childEngines
+	label  string // its name in the tables
+	colour string // its line in the chart
 	// argv returns the command that runs j; output turns that command's
 	// standard output into the I/Os done and the seconds they took.
 	argv   func(r *runner, key string, j job) []string
@@ -22,6 +23,7 @@ type engine struct {
 // Keys of the engines that ratios and goals compare against.
 const (
 	keyAIO    = "aio"
+	keyManual = "aio-manual"
 	keyOSFile = "osfile"
 	keyC      = "c"
 	keyFio    = "fio"
@@ -31,13 +33,14 @@ const (
 // randEngines are compared on random I/O (W1, W2, W3 and the depth sweep),
 // in this order.
 var randEngines = []engine{
-	{key: keyAIO, label: "aio, Events stream", argv: selfArgv, output: selfOutput},
+	{key: keyAIO, label: "aio, Events stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
+	{key: keyManual, label: "aio, Manual (GetEvents)", colour: "#17becf", argv: selfArgv, output: selfOutput},
 	// aio.File goes here once it exists:
-	// {key: "file", label: "aio.File, goroutine per I/O", argv: selfArgv, output: selfOutput},
+	// {key: "file", label: "aio.File, goroutine per I/O", colour: "#9467bd", argv: selfArgv, output: selfOutput},
 	// with "file" in childEngines (job.go).
-	{key: keyOSFile, label: "os.File, goroutine per I/O", argv: selfArgv, output: selfOutput},
-	{key: keyC, label: "C loop (csrc aiocore-bench)", argv: cArgv, output: cOutput},
-	{key: keyFio, label: "fio, libaio", argv: fioArgv, output: fioOutput},
+	{key: keyOSFile, label: "os.File, goroutine per I/O", colour: "#d62728", argv: selfArgv, output: selfOutput},
+	{key: keyC, label: "C loop (csrc aiocore-bench)", colour: "#2ca02c", argv: cArgv, output: cOutput},
+	{key: keyFio, label: "fio, libaio", colour: "#ff7f0e", argv: fioArgv, output: fioOutput},
 }
 
 // w4Engines are W4's rows, in linux_aio's layout.

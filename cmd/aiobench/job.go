@@ -58,9 +58,10 @@ type childEngine struct {
 // childEngines are the engines this binary runs itself, by the name given
 // to -engine.
 var childEngines = map[string]childEngine{
-	"aio":        {rand: aioRand, w4: aioW4},
-	"osfile":     {rand: osfileRand, w4: osfileW4Goroutines},
-	"osfile-seq": {w4: osfileW4Sequential},
+	keyAIO:    {rand: aioRand, w4: aioW4},
+	keyManual: {rand: aioManualRand},
+	keyOSFile: {rand: osfileRand, w4: osfileW4Goroutines},
+	keySeq:    {w4: osfileW4Sequential},
 	// aio.File goes here once it exists: "file": {rand: fileRand, w4: fileW4},
 	// with the functions in child_file.go and a row in engines.go.
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -21,7 +22,7 @@ type machine struct {
 func describeMachine(file, fio string) machine {
 	m := machine{
 		CPU:    fmt.Sprintf("%s, %d logical CPUs", firstField("/proc/cpuinfo", "model name"), runtime.NumCPU()),
-		Memory: firstField("/proc/meminfo", "MemTotal"),
+		Memory: memory(),
 		FS:     fileSystem(file),
 		Go:     runtime.Version(),
 		Fio:    "not installed",
@@ -36,6 +37,15 @@ func describeMachine(file, fio string) machine {
 		}
 	}
 	return m
+}
+
+// memory is MemTotal from /proc/meminfo, in GiB.
+func memory() string {
+	kb, err := strconv.ParseInt(strings.TrimSuffix(firstField("/proc/meminfo", "MemTotal"), " kB"), 10, 64)
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
 }
 
 func cstr(b []int8) string {

@@ -99,6 +99,7 @@ func (rep *report) markdown(chart string) string {
 		{"rounds", fmt.Sprintf("%d; random-I/O runs of %g s; W4 with %d reads 1 ms apart", rep.cfg.rounds, rep.cfg.secs, rep.cfg.w4Reads)},
 	}))
 	b.WriteString(method)
+	b.WriteString(rep.commands())
 	for _, n := range rep.notes {
 		fmt.Fprintf(&b, "\nNote: %s\n", n)
 	}
@@ -136,14 +137,42 @@ Random I/O is 4 KiB at random 4 KiB-aligned offsets of the file; W2 overwrites
 the file's blocks (it is preallocated); W3's file is read into the page cache
 before each run.
 
-Engines: **aio**, this package through its Events stream (Blocks made once,
-each completion's Block resubmitted in one Submit per batch);
-**os.File**, one goroutine per I/O in flight, each calling ReadAt or WriteAt
-in a loop; the **C loop**, csrc's aiocore-bench over the same C core (reaping
-from the completion ring, one aioc_submit per batch); **fio** 's libaio
-engine with --thread --invalidate=0 --norandommap --randrepeat=0.
-Ratios are aio's figure divided by the row's.
+Engines: **aio**, this package through its Events stream (Blocks made once;
+each turn takes the events that are there and resubmits their Blocks in one
+Submit); **aio, Manual**, the same on a Manual Context, reaping with GetEvents
+(which waits in io_getevents, as the C loop does; not part of the goals: it
+shows what the stream's hand-off between goroutines costs); **os.File**, one
+goroutine per I/O in flight, each calling ReadAt or WriteAt in a loop; the
+**C loop**, csrc's aiocore-bench over the same C core (reaping from the
+completion ring, one aioc_submit per batch); and **fio** with its libaio
+engine. Ratios are aio's (the Events stream's) figure divided by the row's.
 `
+
+// commands shows each engine's command for W1 at depth 32, as the runner
+// starts it (our own engines run in this binary's hidden -engine mode).
+func (rep *report) commands() string {
+	names := &runner{self: "aiobench", cbench: "csrc/build/aiocore-bench", fio: "fio"}
+	j := job{Kind: kindRand, File: rep.cfg.file, Direct: true, Depth: 32, Secs: rep.cfg.secs}
+	var b strings.Builder
+	b.WriteString("\nThe engines' commands, for W1 at depth 32 (W2 adds -w, --rw=randwrite; W3 -B, --direct=0):\n\n```\n")
+	for _, e := range randEngines {
+		argv := e.argv(names, e.key, j)
+		for i, a := range argv {
+			argv[i] = shellQuote(a)
+		}
+		b.WriteString(strings.Join(argv, " ") + "\n")
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=,:+-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // tables writes every result table that has data.
 func (rep *report) tables(b *strings.Builder) {

@@ -166,6 +166,16 @@ func TestLogTicks(t *testing.T) {
 	}
 }
 
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"--iodepth=32": "--iodepth=32", "": "''", `{"a":1}`: `'{"a":1}'`, "it's": `'it'\''s'`,
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	if n, err := parseSize("8M"); err != nil || n != 8<<20 {
 		t.Errorf("parseSize(8M) = %d, %v", n, err)

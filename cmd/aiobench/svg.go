@@ -28,10 +28,6 @@ const (
 	strokeWidth = 2
 )
 
-// palette colours the engines in randEngines' order, so a new engine gets
-// the next colour.
-var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"}
-
 // svg draws the depth sweep: IOPS on top, CPU µs per I/O below, against the
 // number of I/Os in flight on a log-2 axis, a line per engine.
 func (rep *report) svg() string {
@@ -56,8 +52,8 @@ func (rep *report) panel(b *strings.Builder, y0 int, title string, m metric, log
 	}
 	var all []series
 	top, bottom := 0.0, math.Inf(1)
-	for i, e := range randEngines {
-		s := series{label: e.label, colour: palette[i%len(palette)]}
+	for _, e := range randEngines {
+		s := series{label: e.label, colour: e.colour}
 		for _, d := range depths {
 			if v, ok := rep.med[readID(d)][e.key]; ok {
 				s.pts = append(s.pts, [2]float64{float64(d), m.value(v)})
