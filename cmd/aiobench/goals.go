@@ -71,8 +71,18 @@ func ratioGoal(med map[string]map[string]measurement, name, id, other string, m 
 	}
 	x := m.value(a) / m.value(b)
 	g.Checked, g.Pass = true, ok(x, bound)
-	g.Detail = fmt.Sprintf("%.2fx (%s: %s against %s)", x, m.name, m.show(m.value(a)), m.show(m.value(b)))
+	g.Detail = fmt.Sprintf("%sx (%s: %s against %s)", fmtRatio(x, bound), m.name, m.show(m.value(a)), m.show(m.value(b)))
 	return g
+}
+
+// fmtRatio shows x to two decimals, or four where two would make it look
+// equal to the bound it is checked against.
+func fmtRatio(x, bound float64) string {
+	s := fmt.Sprintf("%.2f", x)
+	if x != bound && s == fmt.Sprintf("%.2f", bound) {
+		s = fmt.Sprintf("%.4f", x)
+	}
+	return s
 }
 
 // w4ThreadsGoal: aio's peak OS threads do not grow with the files read.

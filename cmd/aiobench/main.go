@@ -29,16 +29,16 @@ import (
 
 // config is what a run does, from the flags.
 type config struct {
-	file    string  // the random-I/O file; "" for a temporary one
-	size    int64   // its size
-	rounds  int     // times every engine runs every case
-	secs    float64 // seconds per random-I/O run
-	depths  []int   // the sweep's depths; W1 takes 1, 32 and 128 from it
-	w4Reads int     // W4's rounds
-	w4Files []int   // W4's file counts
-	engines map[string]bool
-	md, svg string // where to write the report; "" for nowhere
-	command string // the command line, for the report
+	file    string          // the random-I/O file; "" for a temporary one
+	size    int64           // its size
+	rounds  int             // times every engine runs every case
+	secs    float64         // seconds per random-I/O run
+	depths  []int           // the sweep's depths; W1 takes 1, 32 and 128 from it
+	w4Reads int             // W4's rounds
+	w4Files []int           // W4's file counts
+	engines map[string]bool // -engines; nil for all
+	md, svg string          // where to write the report; "" for nowhere
+	command string          // the command line, for the report
 }
 
 func main() {

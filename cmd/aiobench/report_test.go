@@ -176,6 +176,17 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
+func TestFmtRatio(t *testing.T) {
+	for _, c := range []struct {
+		x, bound float64
+		want     string
+	}{{0.9612, 0.97, "0.96"}, {0.40036, 0.4, "0.4004"}, {0.4, 0.4, "0.40"}, {1.5, 1.5, "1.50"}} {
+		if got := fmtRatio(c.x, c.bound); got != c.want {
+			t.Errorf("fmtRatio(%v, %v) = %s, want %s", c.x, c.bound, got, c.want)
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	if n, err := parseSize("8M"); err != nil || n != 8<<20 {
 		t.Errorf("parseSize(8M) = %d, %v", n, err)
