@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: read a file with O_DIRECT through kernel AIO and print its
-# checksum, IOPS and CPU time. Arguments go to examples/directread
-# (-file, -size, -depth, -bs).
+# The main job, in under a minute: the side-by-side benchmarks at a short
+# size (cmd/aiobench -short). Kernel AIO through this package against plain
+# Go, a C loop over libaio and fio, on O_DIRECT and cached random I/O and
+# linux_aio's experiment; it prints a progress line, then the comparison
+# tables and the goals. Arguments go to the runner (-file, -secs, ...).
+# The first run makes a 1 GiB file, /var/tmp/aio-bench-1g.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
-exec "$(scripts/go.sh)" run ./examples/directread "$@"
+exec scripts/bench.sh -short "$@"

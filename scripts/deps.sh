@@ -2,18 +2,38 @@
 # Installs what building aio needs and is missing: a C compiler and libaio's
 # header (Debian and Ubuntu: gcc, libaio-dev). With --test, also the tools
 # the test suite uses: make, clang-format, valgrind, cppcheck and staticcheck.
-# Other distributions: dnf install gcc libaio-devel / apk add gcc musl-dev libaio-dev.
+# With --bench, what the benchmark runner (cmd/aiobench) compares against:
+# make, to build csrc's C loop, and fio.
+# Other distributions: dnf install gcc libaio-devel / apk add gcc musl-dev libaio-dev
+# (and fio, make).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+test=false bench=false
+for arg in "$@"; do
+	case $arg in
+	--test) test=true ;;
+	--bench) bench=true ;;
+	*)
+		echo "usage: scripts/deps.sh [--test] [--bench]" >&2
+		exit 2
+		;;
+	esac
+done
 
 want=()
 command -v gcc >/dev/null || want+=(gcc libc6-dev)
 [ -e /usr/include/libaio.h ] || want+=(libaio-dev)
-if [ "${1:-}" = --test ]; then
+if $test || $bench; then
 	command -v make >/dev/null || want+=(make)
+fi
+if $test; then
 	command -v clang-format >/dev/null || want+=(clang-format)
 	command -v valgrind >/dev/null || want+=(valgrind)
 	command -v cppcheck >/dev/null || want+=(cppcheck)
+fi
+if $bench; then
+	command -v fio >/dev/null || want+=(fio)
 fi
 
 if [ ${#want[@]} -gt 0 ]; then
@@ -28,7 +48,7 @@ if [ ${#want[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = --test ] && [ ! -x .bin/staticcheck ]; then
+if $test && [ ! -x .bin/staticcheck ]; then
 	echo "deps: installing staticcheck into .bin/"
 	GOBIN="$PWD/.bin" "$(scripts/go.sh)" install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 fi

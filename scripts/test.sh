@@ -2,10 +2,11 @@
 # Every test and check: the C core's tests plain, under ASan+UBSan and under
 # valgrind; cppcheck; formatting; go vet and staticcheck; the Go tests under
 # cgocheck2, -race and -asan; the builds without cgo and for other systems;
-# and a 20-second data-verifying soak.
+# a 20-second data-verifying soak; and the benchmark runner once at a tiny
+# size, so that it keeps working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh --test
+scripts/deps.sh --test --bench
 GO=$(scripts/go.sh)
 export PATH="$(dirname "$GO"):$PATH"
 
@@ -65,3 +66,14 @@ fi
 
 step "Soak: 20 s of checksummed writes read back and verified (cmd/aiosoak)"
 go run ./cmd/aiosoak -duration 20s
+
+step "Benchmark runner at a tiny size (checks that it runs, not its timings)"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+go run ./cmd/aiobench -tiny -md "$out/BENCHMARKS.md" -svg "$out/bench.svg" >"$out/log" 2>&1 || {
+	cat "$out/log" >&2
+	exit 1
+}
+grep -q '^| aio, Events stream |' "$out/BENCHMARKS.md"
+grep -q '<polyline' "$out/bench.svg"
+tail -n 12 "$out/log"

@@ -1,20 +1,23 @@
 /*
- * aiocore-bench: random reads through the aiocore API at a fixed queue
- * depth, the C reference for the Go benchmarks.
+ * aiocore-bench: random reads (or writes) through the aiocore API at a
+ * fixed queue depth, the C reference for the Go benchmarks.
  *
  *   aiocore-bench -f FILE [-d DEPTH] [-b BLOCKSIZE] [-t SECONDS | -n IOS]
- *                 [-s SIZE] [-B] [-G]
+ *                 [-s SIZE] [-B] [-G] [-w]
  *
  * Reads are O_DIRECT (or buffered with -B), blocksize-aligned, at offsets
- * from a xorshift generator. The first depth requests go in with one
- * aioc_submit; then each round reaps between 1 and depth events with
+ * from a xorshift generator. With -w they are writes of pseudo-random data
+ * instead, over the file's existing blocks (the file is never extended, so
+ * that O_DIRECT writes stay asynchronous). The first depth requests go in with
+ * one aioc_submit; then each round reaps between 1 and depth events with
  * aioc_reap (from the completion ring in user space, io_getevents only to
  * wait; with -G the ring is off and every reap is an io_getevents call)
  * and resubmits as many new reads with one aioc_submit. The last line of
  * output is machine-readable:
  *
  *   aiocore-bench: depth=32 bs=4096 ios=123456 seconds=5.001 iops=24686
- *   cpu_us_per_io=6.21 direct=1 ring_events=120000 getevents_calls=3456
+ *   cpu_us_per_io=6.21 direct=1 write=0 ring_events=120000
+ *   getevents_calls=3456
  *   (on one line; the last two are aioc_stats counters: events reaped from
  *   the ring, and io_getevents calls)
  */
@@ -43,7 +46,8 @@ struct opts {
 	uint64_t ios; /* 0: run for seconds */
 	uint64_t size;
 	int direct;
-	int ring; /* reap from the ring (-G: 0) */
+	int ring;  /* reap from the ring (-G: 0) */
+	int write; /* -w: write instead of read */
 };
 
 static _Noreturn void die(const char *fmt, ...)
@@ -66,7 +70,7 @@ static _Noreturn void usage(const char *why)
 		fprintf(stderr, PROG ": %s\n", why);
 	fprintf(stderr,
 		"usage: " PROG " -f FILE [-d DEPTH] [-b BLOCKSIZE] "
-		"[-t SECONDS | -n IOS] [-s SIZE] [-B] [-G]\n"
+		"[-t SECONDS | -n IOS] [-s SIZE] [-B] [-G] [-w]\n"
 		"  -f FILE       file to read (created by -s if missing)\n"
 		"  -d DEPTH      requests in flight (default 32)\n"
 		"  -b BLOCKSIZE  bytes per read (default 4096; K/M/G)\n"
@@ -76,7 +80,9 @@ static _Noreturn void usage(const char *why)
 		"(K/M/G)\n"
 		"  -B            buffered reads (no O_DIRECT)\n"
 		"  -G            reap with io_getevents only (completion "
-		"ring off)\n");
+		"ring off)\n"
+		"  -w            write random data over the file's blocks "
+		"instead of reading\n");
 	exit(2);
 }
 
@@ -125,7 +131,7 @@ static struct opts parse_args(int argc, char **argv)
 	};
 	int have_t = 0;
 	int c;
-	while ((c = getopt(argc, argv, "f:d:b:t:n:s:BGh")) != -1) {
+	while ((c = getopt(argc, argv, "f:d:b:t:n:s:BGwh")) != -1) {
 		char *end;
 		switch (c) {
 		case 'f':
@@ -162,6 +168,9 @@ static struct opts parse_args(int argc, char **argv)
 			break;
 		case 'G':
 			o.ring = 0;
+			break;
+		case 'w':
+			o.write = 1;
 			break;
 		case 'h':
 			usage(NULL);
@@ -248,6 +257,7 @@ struct run {
 	int fd;
 	uint64_t bs;
 	uint64_t nblocks;
+	uint16_t opcode;  /* AIOC_CMD_PREAD or AIOC_CMD_PWRITE */
 	uint8_t *bufs;	  /* depth buffers of bs bytes */
 	int64_t *offsets; /* per slot, to report a failed read */
 };
@@ -259,7 +269,7 @@ static void fill_req(struct run *r, struct aioc_req *req, uint32_t slot)
 	r->offsets[slot] = off;
 	*req = (struct aioc_req){
 		.slot = slot,
-		.opcode = AIOC_CMD_PREAD,
+		.opcode = r->opcode,
 		.fd = r->fd,
 		.resfd = -1,
 		.buf = (uint64_t)(uintptr_t)(r->bufs + (uint64_t)slot * r->bs),
@@ -288,8 +298,12 @@ int main(int argc, char **argv)
 	if (o.size != 0)
 		extend_file(o.file, o.size);
 
-	struct run r = {.bs = o.bs};
-	r.fd = open(o.file, O_RDONLY | O_CLOEXEC | (o.direct ? O_DIRECT : 0));
+	struct run r = {
+		.bs = o.bs,
+		.opcode = o.write ? AIOC_CMD_PWRITE : AIOC_CMD_PREAD,
+	};
+	r.fd = open(o.file, (o.write ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+				    (o.direct ? O_DIRECT : 0));
 	if (r.fd < 0)
 		die("open %s%s: %s", o.file, o.direct ? " with O_DIRECT" : "",
 		    strerror(errno));
@@ -315,6 +329,9 @@ int main(int argc, char **argv)
 		die("out of memory for %u buffers of %" PRIu64 " bytes",
 		    o.depth, o.bs);
 	r.bufs = bufs;
+	/* Data that does not compress or repeat, for the writes. */
+	for (size_t i = 0; i < (size_t)o.depth * o.bs / sizeof(uint64_t); i++)
+		((uint64_t *)bufs)[i] = next_rand();
 	r.offsets = calloc(o.depth, sizeof(*r.offsets));
 	uint32_t *free_slots = calloc(o.depth, sizeof(*free_slots));
 	if (r.offsets == NULL || free_slots == NULL)
@@ -346,9 +363,10 @@ int main(int argc, char **argv)
 				die("event for unknown slot %" PRIu64,
 				    ev->data);
 			if (ev->res != (int64_t)o.bs)
-				die("read of %" PRIu64 " bytes at offset "
+				die("%s of %" PRIu64 " bytes at offset "
 				    "%" PRId64 " returned %" PRId64 "%s%s",
-				    o.bs, r.offsets[ev->data], ev->res,
+				    o.write ? "write" : "read", o.bs,
+				    r.offsets[ev->data], ev->res,
 				    ev->res < 0 ? ": " : "",
 				    ev->res < 0 ? strerror((int)-ev->res) : "");
 			free_slots[nfree++] = (uint32_t)ev->data;
@@ -386,18 +404,20 @@ int main(int argc, char **argv)
 
 	double iops = (double)completed / secs;
 	double cpu_us = cpu * 1e6 / (double)completed;
-	printf(PROG ": %s: %" PRIu64 " %s reads of %" PRIu64
+	const char *what = o.write ? "write" : "read";
+	printf(PROG ": %s: %" PRIu64 " %s %ss of %" PRIu64
 		    " B at depth %u in %.3f s: %.0f IOPS, %.1f MiB/s, "
-		    "%.2f us CPU per read; %" PRIu64 " events from the ring, "
+		    "%.2f us CPU per %s; %" PRIu64 " events from the ring, "
 		    "%" PRIu64 " io_getevents calls%s\n",
-	       o.file, completed, o.direct ? "O_DIRECT" : "buffered", o.bs,
-	       o.depth, secs, iops, iops * (double)o.bs / (1 << 20), cpu_us,
-	       stats.ring_events, stats.getevents_calls,
+	       o.file, completed, o.direct ? "O_DIRECT" : "buffered", what,
+	       o.bs, o.depth, secs, iops, iops * (double)o.bs / (1 << 20),
+	       cpu_us, what, stats.ring_events, stats.getevents_calls,
 	       o.ring ? "" : " (ring off)");
 	printf(PROG ": depth=%u bs=%" PRIu64 " ios=%" PRIu64
 		    " seconds=%.3f iops=%.0f cpu_us_per_io=%.2f direct=%d"
-		    " ring_events=%" PRIu64 " getevents_calls=%" PRIu64 "\n",
-	       o.depth, o.bs, completed, secs, iops, cpu_us, o.direct,
+		    " write=%d ring_events=%" PRIu64 " getevents_calls=%" PRIu64
+		    "\n",
+	       o.depth, o.bs, completed, secs, iops, cpu_us, o.direct, o.write,
 	       stats.ring_events, stats.getevents_calls);
 	return 0;
 }

@@ -1,0 +1,164 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// engine is one way of doing the I/O, run in a process of its own.
+type engine struct {
+	key    string // its name in -engines, and for our own engines in childEngines
+	label  string // its name in the tables
+	colour string // its line in the chart
+	// argv returns the command that runs j; output turns that command's
+	// standard output into the I/Os done and the seconds they took.
+	argv   func(r *runner, key string, j job) []string
+	output func(stdout []byte) (childResult, error)
+}
+
+// Keys of the engines that ratios and goals compare against.
+const (
+	keyAIO    = "aio"
+	keyManual = "aio-manual"
+	keyOSFile = "osfile"
+	keyC      = "c"
+	keyFio    = "fio"
+	keySeq    = "osfile-seq"
+)
+
+// randEngines are compared on random I/O (W1, W2, W3 and the depth sweep),
+// in this order.
+var randEngines = []engine{
+	{key: keyAIO, label: "aio, Events stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
+	{key: keyManual, label: "aio, Manual (GetEvents)", colour: "#17becf", argv: selfArgv, output: selfOutput},
+	// aio.File goes here once it exists:
+	// {key: "file", label: "aio.File, goroutine per I/O", colour: "#9467bd", argv: selfArgv, output: selfOutput},
+	// with "file" in childEngines (job.go).
+	{key: keyOSFile, label: "os.File, goroutine per I/O", colour: "#d62728", argv: selfArgv, output: selfOutput},
+	{key: keyC, label: "C loop (csrc aiocore-bench)", colour: "#2ca02c", argv: cArgv, output: cOutput},
+	{key: keyFio, label: "fio, libaio", colour: "#ff7f0e", argv: fioArgv, output: fioOutput},
+}
+
+// w4Engines are W4's rows, in linux_aio's layout.
+var w4Engines = []engine{
+	{key: keyAIO, label: "aio", argv: selfArgv, output: selfOutput},
+	{key: keySeq, label: "os.File sequential", argv: selfArgv, output: selfOutput},
+	{key: keyOSFile, label: "os.File goroutines", argv: selfArgv, output: selfOutput},
+}
+
+// selfArgv runs j in this binary's hidden engine mode.
+func selfArgv(r *runner, key string, j job) []string {
+	spec, _ := json.Marshal(j)
+	return []string{r.self, "-engine", key, "-job", string(spec)}
+}
+
+func selfOutput(stdout []byte) (childResult, error) {
+	var res childResult
+	err := json.Unmarshal(stdout, &res)
+	return res, err
+}
+
+// cArgv runs j with csrc's aiocore-bench.
+func cArgv(r *runner, _ string, j job) []string {
+	argv := []string{r.cbench, "-f", j.File, "-d", strconv.Itoa(j.Depth),
+		"-b", strconv.Itoa(ioSize), "-t", strconv.FormatFloat(j.Secs, 'f', -1, 64)}
+	if !j.Direct {
+		argv = append(argv, "-B")
+	}
+	if j.Write {
+		argv = append(argv, "-w")
+	}
+	return argv
+}
+
+// cOutput reads aiocore-bench's last line: "aiocore-bench: depth=32 ...
+// ios=N seconds=S ...".
+func cOutput(stdout []byte) (childResult, error) {
+	var res childResult
+	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
+	var haveIOs, haveSecs bool
+	for _, field := range strings.Fields(lines[len(lines)-1]) {
+		key, val, _ := strings.Cut(field, "=")
+		var err error
+		switch key {
+		case "ios":
+			res.IOs, err = strconv.ParseInt(val, 10, 64)
+			haveIOs = err == nil
+		case "seconds":
+			res.Seconds, err = strconv.ParseFloat(val, 64)
+			haveSecs = err == nil
+		}
+	}
+	if !haveIOs || !haveSecs {
+		return res, fmt.Errorf("aiocore-bench: no ios= and seconds= in %q", lines[len(lines)-1])
+	}
+	return res, nil
+}
+
+// fioArgv runs j with fio's libaio engine. --thread keeps fio's job in
+// one process, so that its threads show in /proc and its CPU in our
+// wait4; --invalidate=0 keeps the page cache hot for W3; --norandommap
+// and --randrepeat=0 make its offsets like ours: random, with repeats.
+func fioArgv(r *runner, _ string, j job) []string {
+	rw := "randread"
+	if j.Write {
+		rw = "randwrite"
+	}
+	direct := "0"
+	if j.Direct {
+		direct = "1"
+	}
+	ms := max(1, int(j.Secs*1000))
+	return []string{r.fio, "--name=aiobench", "--filename=" + j.File,
+		"--ioengine=libaio", "--direct=" + direct, "--rw=" + rw,
+		"--bs=" + strconv.Itoa(ioSize), "--iodepth=" + strconv.Itoa(j.Depth),
+		"--time_based", "--runtime=" + strconv.Itoa(ms) + "ms",
+		"--thread", "--invalidate=0", "--norandommap", "--randrepeat=0",
+		"--output-format=json"}
+}
+
+// fioOutput reads fio's JSON report: the job's total I/Os and its runtime
+// in milliseconds. fio's usr_cpu and sys_cpu are left aside: they are
+// percentages of the job thread's runtime only, while the runner measures
+// every engine the same way, by the whole process's rusage.
+func fioOutput(stdout []byte) (childResult, error) {
+	var res childResult
+	// fio may print notes before the JSON.
+	start := strings.IndexByte(string(stdout), '{')
+	if start < 0 {
+		return res, fmt.Errorf("fio: no JSON in %q", stdout)
+	}
+	type dir struct {
+		TotalIOs int64 `json:"total_ios"`
+		Runtime  int64 `json:"runtime"` // ms
+	}
+	var out struct {
+		Jobs []struct {
+			Error int `json:"error"`
+			Read  dir `json:"read"`
+			Write dir `json:"write"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(stdout[start:], &out); err != nil {
+		return res, fmt.Errorf("fio: %v", err)
+	}
+	if len(out.Jobs) != 1 {
+		return res, fmt.Errorf("fio: %d jobs in its report, want 1", len(out.Jobs))
+	}
+	jb := out.Jobs[0]
+	if jb.Error != 0 {
+		return res, fmt.Errorf("fio: job error %d", jb.Error)
+	}
+	for _, d := range []dir{jb.Read, jb.Write} {
+		res.IOs += d.TotalIOs
+		res.Seconds = max(res.Seconds, float64(d.Runtime)/1000)
+	}
+	if res.IOs == 0 || res.Seconds == 0 {
+		return res, fmt.Errorf("fio: no I/O in its report")
+	}
+	return res, nil
+}

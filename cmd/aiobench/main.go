@@ -1,0 +1,193 @@
+//go:build linux && cgo
+
+// Command aiobench runs the package's side-by-side benchmarks: the
+// workloads of DESIGN.md's performance protocol, each through the package
+// (its Events stream), plain Go (os.File, a goroutine per I/O in flight),
+// csrc's C loop over the same core and fio's libaio engine, every engine in
+// a process of its own, alternating over several rounds. It reports the
+// medians with ratios, checks the project's goals, and writes BENCHMARKS.md
+// and an SVG chart.
+//
+//	go run ./cmd/aiobench            # full run (minutes): writes BENCHMARKS.md and docs/bench.svg
+//	go run ./cmd/aiobench -short     # under a minute: prints the comparison
+//	go run ./cmd/aiobench -tiny      # seconds, a small file: only checks that it all runs
+//
+// Run it from the repository: it builds csrc's benchmark with make. fio is
+// taken from PATH (scripts/deps.sh --bench installs it); without it, its
+// rows are left out.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is what a run does, from the flags.
+type config struct {
+	file    string          // the random-I/O file; "" for a temporary one
+	size    int64           // its size
+	rounds  int             // times every engine runs every case
+	secs    float64         // seconds per random-I/O run
+	depths  []int           // the sweep's depths; W1 takes 1, 32 and 128 from it
+	w4Reads int             // W4's rounds
+	w4Files []int           // W4's file counts
+	engines map[string]bool // -engines; nil for all
+	md, svg string          // where to write the report; "" for nowhere
+	command string          // the command line, for the report
+}
+
+func main() {
+	engineName := flag.String("engine", "", "") // hidden: run one job in this process
+	jobSpec := flag.String("job", "", "")
+	short := flag.Bool("short", false, "a short run (under a minute): 1 round of 1 s runs, depths 1, 32 and 128, W4 with 300 reads; prints, writes no file unless -md/-svg")
+	tiny := flag.Bool("tiny", false, "a run of seconds on a small temporary file, to check that everything works (timings mean nothing)")
+	file := flag.String("file", "/var/tmp/aio-bench-1g", "the file for random I/O, made if missing or of another size; on a local disk that takes O_DIRECT. W2 overwrites its blocks")
+	size := flag.String("size", "1G", "size of -file (K, M, G suffixes)")
+	rounds := flag.Int("rounds", 3, "rounds: each engine runs each case once per round")
+	secs := flag.Float64("secs", 3, "seconds per random-I/O run")
+	depths := flag.String("depths", "1,2,4,8,16,32,64,128,256", "depths of the O_DIRECT random-read sweep")
+	w4Reads := flag.Int("w4reads", 1000, "W4: rounds of reads, 1 ms apart")
+	engines := flag.String("engines", "", "comma-separated engines to run (default all): aio, aio-manual, osfile, osfile-seq, c, fio")
+	md := flag.String("md", "", "write the report here (default BENCHMARKS.md in a full run)")
+	svg := flag.String("svg", "", "write the chart here (default docs/bench.svg in a full run)")
+	flag.Usage = printUsage
+	flag.Parse()
+
+	if *engineName != "" {
+		os.Exit(childMain(*engineName, *jobSpec))
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// preset changes a flag's value for -short or -tiny, unless it was
+	// given explicitly.
+	preset := func(name, value string) {
+		if !set[name] {
+			flag.Set(name, value)
+		}
+	}
+	root, err := findRoot()
+	if err != nil {
+		fail(err)
+	}
+	switch {
+	case *tiny:
+		preset("file", "")
+		preset("size", "8M")
+		preset("depths", "1,32")
+		preset("rounds", "1")
+		preset("secs", "0.05")
+		preset("w4reads", "5")
+	case *short:
+		preset("depths", "1,32,128")
+		preset("rounds", "1")
+		preset("secs", "1")
+		preset("w4reads", "300")
+	default:
+		preset("md", filepath.Join(root, "BENCHMARKS.md"))
+		preset("svg", filepath.Join(root, "docs", "bench.svg"))
+	}
+	cfg := config{
+		file: *file, rounds: *rounds, secs: *secs, w4Reads: *w4Reads,
+		w4Files: []int{1, 6, 12, 24}, md: *md, svg: *svg, command: commandLine(),
+	}
+	if cfg.size, err = parseSize(*size); err != nil {
+		fail(err)
+	}
+	if cfg.depths, err = parseInts(*depths); err != nil {
+		fail(fmt.Errorf("-depths: %v", err))
+	}
+	if *engines != "" {
+		cfg.engines = map[string]bool{}
+		for _, e := range strings.Split(*engines, ",") {
+			cfg.engines[strings.TrimSpace(e)] = true
+		}
+	}
+	if cfg.rounds < 1 || cfg.secs <= 0 || cfg.w4Reads < 1 {
+		fail(fmt.Errorf("-rounds, -secs and -w4reads must be positive"))
+	}
+
+	r, err := newRunner(cfg, root)
+	if err != nil {
+		fail(err)
+	}
+	start := time.Now()
+	r.run()
+	rep := r.report()
+	fmt.Print(rep.text())
+	fmt.Printf("\n(%d runs in %v)\n", r.done, time.Since(start).Round(time.Second))
+	err = rep.write(cfg.md, cfg.svg)
+	r.cleanup()
+	if err != nil {
+		fail(err)
+	}
+	// A missed goal is a finding; a run that failed is an error.
+	if len(r.failed) > 0 {
+		fail(fmt.Errorf("%d run(s) failed", len(r.failed)))
+	}
+}
+
+// printUsage prints the flags, less the hidden ones of the engine mode.
+func printUsage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "usage: aiobench [-short | -tiny] [flags]\n")
+	flag.VisitAll(func(f *flag.Flag) {
+		if f.Name == "engine" || f.Name == "job" {
+			return
+		}
+		fmt.Fprintf(out, "  -%s\n    \t%s", f.Name, f.Usage)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(out, " (default %q)", f.DefValue)
+		}
+		fmt.Fprintln(out)
+	})
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "aiobench:", err)
+	os.Exit(1)
+}
+
+// commandLine is the command that started this run, as the report shows
+// it: AIOBENCH_COMMAND if a script set it, else this program's arguments.
+func commandLine() string {
+	if c := os.Getenv("AIOBENCH_COMMAND"); c != "" {
+		return c
+	}
+	return strings.Join(append([]string{"go run ./cmd/aiobench"}, os.Args[1:]...), " ")
+}
+
+// parseSize reads a byte count with an optional K, M or G suffix.
+func parseSize(s string) (int64, error) {
+	shift := 0
+	switch {
+	case strings.HasSuffix(s, "K"):
+		shift = 10
+	case strings.HasSuffix(s, "M"):
+		shift = 20
+	case strings.HasSuffix(s, "G"):
+		shift = 30
+	}
+	n, err := strconv.ParseInt(strings.TrimRight(s, "KMG"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n << shift, nil
+}
+
+// parseInts reads a comma-separated list of positive numbers.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,182 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// report is a run's medians, goals and setting, ready to print or write.
+type report struct {
+	cfg     config
+	machine machine
+	date    time.Time
+	notes   []string
+	failed  []string
+	med     map[string]map[string]measurement // by case id, then engine key
+	goals   []goalResult
+}
+
+func (r *runner) report() *report {
+	rep := &report{
+		cfg: r.cfg, machine: describeMachine(r.cfg.file, r.fio), date: time.Now().UTC(),
+		notes: r.notes, failed: r.failed, med: map[string]map[string]measurement{},
+	}
+	for id, byEngine := range r.results {
+		rep.med[id] = map[string]measurement{}
+		for key, ms := range byEngine {
+			rep.med[id][key] = medianOf(ms)
+		}
+	}
+	rep.goals = checkGoals(rep.med, r.cfg.w4Files)
+	return rep
+}
+
+// text is what the runner prints at the end: the comparison tables and the
+// goals.
+func (rep *report) text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nMedians of %d round(s); random I/O runs of %gs on %s (%d MiB).\n",
+		rep.cfg.rounds, rep.cfg.secs, rep.cfg.file, rep.cfg.size>>20)
+	rep.tables(&b)
+	rep.goalList(&b)
+	for _, f := range rep.failed {
+		fmt.Fprintf(&b, "\nFAILED RUN: %s\n", f)
+	}
+	return b.String()
+}
+
+// write writes the Markdown report to md and the chart to svg, skipping
+// either if its path is empty.
+func (rep *report) write(md, svg string) error {
+	if svg != "" {
+		if err := writeFile(svg, rep.svg()); err != nil {
+			return err
+		}
+	}
+	if md == "" {
+		return nil
+	}
+	chart := ""
+	if svg != "" {
+		if rel, err := filepath.Rel(filepath.Dir(md), svg); err == nil {
+			chart = filepath.ToSlash(rel)
+		}
+	}
+	return writeFile(md, rep.markdown(chart))
+}
+
+func writeFile(name, content string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, []byte(content), 0o644)
+}
+
+// markdown is BENCHMARKS.md: the setting, the method, the chart, the goals
+// and every table.
+func (rep *report) markdown(chart string) string {
+	var b strings.Builder
+	m := rep.machine
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Written by `cmd/aiobench` (do not edit by hand; run it again). Every figure comes from one run, ")
+	b.WriteString("with the engines side by side and alternating, because the machines this project runs on are shared and noisy: ")
+	b.WriteString("compare figures within this file, not with figures taken elsewhere.\n\n")
+	b.WriteString(mdTable([]string{"", ""}, [][]string{
+		{"command", "`" + rep.cfg.command + "`"},
+		{"date", rep.date.Format("2006-01-02 15:04 MST")},
+		{"CPU", m.CPU},
+		{"memory", m.Memory},
+		{"kernel", m.Kernel},
+		{"file system", m.FS},
+		{"file", fmt.Sprintf("`%s`, %d MiB", rep.cfg.file, rep.cfg.size>>20)},
+		{"Go", m.Go},
+		{"fio", m.Fio},
+		{"rounds", fmt.Sprintf("%d; random-I/O runs of %g s; W4 with %d reads 1 ms apart", rep.cfg.rounds, rep.cfg.secs, rep.cfg.w4Reads)},
+	}))
+	b.WriteString(method)
+	b.WriteString(rep.commands())
+	for _, n := range rep.notes {
+		fmt.Fprintf(&b, "\nNote: %s\n", n)
+	}
+	if chart != "" {
+		fmt.Fprintf(&b, "\n![IOPS and CPU µs per I/O against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
+	}
+	b.WriteString("\n## Goals\n\n```\n")
+	for _, g := range rep.goals {
+		b.WriteString(g.String() + "\n")
+	}
+	b.WriteString("```\n")
+	rep.tables(&b)
+	for _, f := range rep.failed {
+		fmt.Fprintf(&b, "\nA run failed: %s\n", f)
+	}
+	return b.String()
+}
+
+// method says how the figures were taken.
+const method = `
+How: each engine runs in a process of its own, started by the runner, which
+samples the process's /proc/PID/status every 5 ms (peak OS threads; peak
+virtual size, VmPeak) and takes its CPU time (user + system) and peak RSS from
+wait4's rusage when it exits. CPU per I/O is that CPU time, less the CPU time
+of the same command run for 1 ms right after (what starting and ending the
+engine costs: a few milliseconds for Go and C, about 0.15 s for fio, which
+calibrates its clock), over the I/Os done. fio's own usr_cpu and sys_cpu are
+left aside: they are percentages of its job thread's runtime alone, while this
+measures every engine the same way.
+IOPS are the engine's own count over the time from its first submission to
+its last completion (fio's JSON report, aiocore-bench's last line). Every
+case runs once per round with each engine, the engines' order turning by one
+each round; the tables give the median of the rounds, each column on its own.
+Random I/O is 4 KiB at random 4 KiB-aligned offsets of the file; W2 overwrites
+the file's blocks (it is preallocated); W3's file is read into the page cache
+before each run.
+
+Engines: **aio**, this package through its Events stream (Blocks made once;
+each turn takes the events that are there and resubmits their Blocks in one
+Submit); **aio, Manual**, the same on a Manual Context, reaping with GetEvents
+(which waits in io_getevents, as the C loop does; not part of the goals: it
+shows what the stream's hand-off between goroutines costs); **os.File**, one
+goroutine per I/O in flight, each calling ReadAt or WriteAt in a loop; the
+**C loop**, csrc's aiocore-bench over the same C core (reaping from the
+completion ring, one aioc_submit per batch); and **fio** with its libaio
+engine. Ratios are aio's (the Events stream's) figure divided by the row's.
+`
+
+// commands shows each engine's command for W1 at depth 32, as the runner
+// starts it (our own engines run in this binary's hidden -engine mode).
+func (rep *report) commands() string {
+	names := &runner{self: "aiobench", cbench: "csrc/build/aiocore-bench", fio: "fio"}
+	j := job{Kind: kindRand, File: rep.cfg.file, Direct: true, Depth: 32, Secs: rep.cfg.secs}
+	var b strings.Builder
+	b.WriteString("\nThe engines' commands, for W1 at depth 32 (W2 adds -w, --rw=randwrite; W3 -B, --direct=0):\n\n```\n")
+	for _, e := range randEngines {
+		argv := e.argv(names, e.key, j)
+		for i, a := range argv {
+			argv[i] = shellQuote(a)
+		}
+		b.WriteString(strings.Join(argv, " ") + "\n")
+	}
+	b.WriteString("```\n")
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=,:+-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (rep *report) goalList(b *strings.Builder) {
+	b.WriteString("\nGoals (checked, never failing the run):\n")
+	for _, g := range rep.goals {
+		b.WriteString(g.String() + "\n")
+	}
+}

@@ -1,0 +1,205 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"encoding/xml"
+	"io"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+	// Each column is its own median, not one run's row.
+	m := medianOf([]measurement{{IOPS: 1, Threads: 9}, {IOPS: 3, Threads: 5}, {IOPS: 2, Threads: 7}})
+	if m.IOPS != 2 || m.Threads != 7 {
+		t.Fatalf("medianOf = %+v, want IOPS 2 and 7 threads", m)
+	}
+}
+
+// sampleMedians are medians in which aio meets every goal at depth 32,
+// W3 and W4; tests change one figure to miss a goal.
+func sampleMedians() map[string]map[string]measurement {
+	return map[string]map[string]measurement{
+		readID(32): {
+			keyAIO:    {IOPS: 100, CPUPerIO: 4, Threads: 5},
+			keyC:      {IOPS: 100, CPUPerIO: 3, Threads: 1},
+			keyFio:    {IOPS: 90, CPUPerIO: 5, Threads: 3},
+			keyOSFile: {IOPS: 60, CPUPerIO: 12, Threads: 36},
+		},
+		cachedID: {
+			keyAIO: {IOPS: 1000}, keyC: {IOPS: 1050}, keyFio: {IOPS: 400}, keyOSFile: {IOPS: 2000},
+		},
+		w4ID(1):  {keyAIO: {Threads: 5, CPUPct: 9}, keySeq: {Threads: 5, CPUPct: 10}, keyOSFile: {Threads: 5, CPUPct: 11}},
+		w4ID(24): {keyAIO: {Threads: 5, CPUPct: 12}, keySeq: {Threads: 5, CPUPct: 30}, keyOSFile: {Threads: 26, CPUPct: 29}},
+	}
+}
+
+func verdicts(goals []goalResult) string {
+	var b strings.Builder
+	for _, g := range goals {
+		b.WriteString(strings.Fields(g.String())[0][:1]) // P, F or S
+	}
+	return b.String()
+}
+
+func TestGoals(t *testing.T) {
+	files := []int{1, 24}
+	if got := verdicts(checkGoals(sampleMedians(), files)); got != "PPPPPPPPPP" {
+		t.Fatalf("all goals met: verdicts %s", got)
+	}
+	for _, c := range []struct {
+		change func(map[string]map[string]measurement)
+		want   string
+	}{
+		{func(m map[string]map[string]measurement) {
+			m[readID(32)][keyAIO] = measurement{IOPS: 96, CPUPerIO: 4, Threads: 5}
+		}, "FPPPPPPPPP"},
+		{func(m map[string]map[string]measurement) {
+			m[readID(32)][keyAIO] = measurement{IOPS: 100, CPUPerIO: 5.1, Threads: 10}
+		}, "PPFPFFPPPP"},
+		{func(m map[string]map[string]measurement) { delete(m[readID(32)], keyFio); delete(m[cachedID], keyFio) }, "PSSPPPPSPP"},
+		{func(m map[string]map[string]measurement) { m[cachedID][keyAIO] = measurement{IOPS: 799} }, "PPPPPPFFPP"},
+		{func(m map[string]map[string]measurement) { m[w4ID(24)][keyAIO] = measurement{Threads: 6, CPUPct: 30} }, "PPPPPPPPFF"},
+		{func(m map[string]map[string]measurement) { delete(m, w4ID(1)); delete(m, w4ID(24)) }, "PPPPPPPPSS"},
+	} {
+		m := sampleMedians()
+		c.change(m)
+		goals := checkGoals(m, files)
+		if got := verdicts(goals); got != c.want {
+			t.Errorf("verdicts %s, want %s:\n%v", got, c.want, goals)
+		}
+	}
+}
+
+func sampleReport() *report {
+	med := sampleMedians()
+	med[readID(1)] = map[string]measurement{keyAIO: {IOPS: 5000, CPUPerIO: 20}, keyOSFile: {IOPS: 4800, CPUPerIO: 25}}
+	med[w4ID(6)] = map[string]measurement{keyAIO: {Wall: 1.3}}
+	return &report{
+		cfg: config{file: "/f", size: 1 << 30, rounds: 3, secs: 3, depths: []int{1, 32}, w4Reads: 1000,
+			w4Files: []int{1, 6, 12, 24}, command: "go run ./cmd/aiobench"},
+		machine: machine{CPU: "test CPU"},
+		med:     med,
+		goals:   checkGoals(med, []int{1, 24}),
+	}
+}
+
+// The chart is well-formed SVG with a line per engine in each panel.
+func TestSVG(t *testing.T) {
+	svg := sampleReport().svg()
+	d := xml.NewDecoder(strings.NewReader(svg))
+	lines := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("not well-formed: %v\n%s", err, svg)
+		}
+		if el, ok := tok.(xml.StartElement); ok && el.Name.Local == "polyline" {
+			lines++
+		}
+	}
+	// Depth 32 has four engines, depth 1 two: four lines per panel.
+	if lines != 8 {
+		t.Fatalf("%d polylines, want 8", lines)
+	}
+}
+
+// The report holds the setting, every table with data, the W4 tables in
+// linux_aio's layout, and the goals.
+func TestMarkdown(t *testing.T) {
+	md := sampleReport().markdown("docs/bench.svg")
+	for _, want := range []string{
+		"`go run ./cmd/aiobench`", "test CPU", "![", "(docs/bench.svg)",
+		"## W1: O_DIRECT 4 KiB random reads, 32 in flight",
+		"| os.File, goroutine per I/O | 60 | 12.00 | 36 |",
+		"| 1.67x | 0.33x |", // aio against os.File: IOPS 100/60, CPU 4/12
+		"## W3: page-cache-hot", "## Depth sweep", "### W4: CPU %",
+		"| files | 1 | 6 | 12 | 24 |", "| aio | 9.0% |",
+		"PASS  W1 at 32: aio IOPS ≥ 0.97x the C loop: 1.00x",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "W2:") {
+		t.Error("report has a W2 table without W2 data")
+	}
+}
+
+func TestNiceScale(t *testing.T) {
+	for _, c := range []struct{ top, step, ymax float64 }{
+		{0, 1, 1}, {7, 2, 8}, {68300, 20000, 80000}, {1.07e6, 500000, 1.5e6}, {3.9, 1, 4},
+	} {
+		step, ymax := niceScale(c.top)
+		if step != c.step || ymax != c.ymax {
+			t.Errorf("niceScale(%v) = %v, %v; want %v, %v", c.top, step, ymax, c.step, c.ymax)
+		}
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	ticks, at := logTicks(2.4, 58)
+	want := []float64{1, 2, 5, 10, 20, 50, 100}
+	if len(ticks) != len(want) {
+		t.Fatalf("ticks %v, want %v", ticks, want)
+	}
+	for i := range want {
+		if math.Abs(ticks[i]-want[i]) > 1e-9 {
+			t.Fatalf("ticks %v, want %v", ticks, want)
+		}
+	}
+	if at(1) != 0 || at(100) != 1 || math.Abs(at(10)-0.5) > 1e-9 {
+		t.Fatalf("placing 1, 10, 100: %v %v %v; want 0, 0.5, 1", at(1), at(10), at(100))
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"--iodepth=32": "--iodepth=32", "": "''", `{"a":1}`: `'{"a":1}'`, "it's": `'it'\''s'`,
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestFmtRatio(t *testing.T) {
+	for _, c := range []struct {
+		x, bound float64
+		want     string
+	}{{0.9612, 0.97, "0.96"}, {0.40036, 0.4, "0.4004"}, {0.4, 0.4, "0.40"}, {1.5, 1.5, "1.50"}} {
+		if got := fmtRatio(c.x, c.bound); got != c.want {
+			t.Errorf("fmtRatio(%v, %v) = %s, want %s", c.x, c.bound, got, c.want)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	if n, err := parseSize("8M"); err != nil || n != 8<<20 {
+		t.Errorf("parseSize(8M) = %d, %v", n, err)
+	}
+	for _, bad := range []string{"", "G", "-1G", "1T"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q): no error", bad)
+		}
+	}
+	if d, err := parseInts("1, 32,128"); err != nil || len(d) != 3 || d[2] != 128 {
+		t.Errorf("parseInts = %v, %v", d, err)
+	}
+	if _, err := parseInts("1,0"); err == nil {
+		t.Error("parseInts(1,0): no error")
+	}
+}

@@ -1,0 +1,289 @@
+//go:build linux && cgo
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// runner runs every case with every engine, round after round, and keeps
+// what each run measured.
+type runner struct {
+	cfg     config
+	root    string // the repository
+	self    string // this binary, for our own engines
+	cbench  string // csrc's aiocore-bench
+	fio     string // fio, or "" if it is not installed
+	w4Dir   string // W4's files
+	tmpDir  string // removed by cleanup, for -tiny's files
+	notes   []string
+	cases   []testCase
+	results map[string]map[string][]measurement // by case id, then engine key
+	failed  []string                            // runs that failed, with why
+
+	total, done int
+	started     time.Time
+	tty         bool
+}
+
+// testCase is one workload at one setting, run by each of its engines.
+type testCase struct {
+	id      string // key in results
+	what    string // for the progress line
+	job     job
+	engines []engine
+	warm    bool // read the file into the page cache before each run (W3)
+}
+
+// measurement is one engine's run of one case.
+type measurement struct {
+	IOPS     float64
+	CPUPerIO float64 // µs of user + system time per I/O
+	CPUPct   float64 // user + system time over wall time
+	Wall     float64 // seconds, process start to exit
+	Threads  int
+	RSS, VSZ int64
+}
+
+// Case ids.
+func readID(depth int) string { return fmt.Sprintf("randread-%d", depth) }
+func w4ID(files int) string   { return fmt.Sprintf("w4-%d", files) }
+
+const (
+	writeID  = "randwrite-32"
+	cachedID = "cached-32"
+)
+
+// newRunner prepares a run: builds the C loop, finds fio, makes the files
+// and lists the cases.
+func newRunner(cfg config, root string) (*runner, error) {
+	r := &runner{cfg: cfg, root: root, results: map[string]map[string][]measurement{}}
+	var err error
+	if r.self, err = os.Executable(); err != nil {
+		return nil, err
+	}
+	fi, _ := os.Stderr.Stat()
+	r.tty = fi != nil && fi.Mode()&os.ModeCharDevice != 0
+
+	if r.enabled(keyC) {
+		build := exec.Command("make", "-s", "-C", filepath.Join(root, "csrc"), "build/aiocore-bench")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("building csrc's aiocore-bench (make, gcc, libaio-dev: bash scripts/deps.sh --bench): %v", err)
+		}
+		r.cbench = filepath.Join(root, "csrc", "build", "aiocore-bench")
+	}
+	if r.enabled(keyFio) {
+		if r.fio, err = exec.LookPath("fio"); err != nil {
+			r.fio = ""
+			r.note("fio is not installed: its rows are left out (bash scripts/deps.sh --bench installs it)")
+		}
+	}
+
+	if cfg.file == "" {
+		if r.tmpDir, err = os.MkdirTemp("/var/tmp", "aiobench-"); err != nil {
+			return nil, err
+		}
+		r.cfg.file = filepath.Join(r.tmpDir, "data")
+	}
+	r.w4Dir = r.cfg.file + ".w4"
+	r.progressf("making %s (%d MiB) and W4's files in %s, where missing", r.cfg.file, cfg.size>>20, r.w4Dir)
+	if _, err := makeFile(r.cfg.file, cfg.size); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	if err := makeW4Files(r.w4Dir, cfg.w4Files[len(cfg.w4Files)-1]); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	r.cases = r.makeCases()
+	for _, c := range r.cases {
+		r.total += len(c.engines) * cfg.rounds
+	}
+	return r, nil
+}
+
+// enabled reports whether -engines lets engine key run.
+func (r *runner) enabled(key string) bool { return r.cfg.engines == nil || r.cfg.engines[key] }
+
+// engines returns the engines of list that are enabled and installed.
+func (r *runner) engines(list []engine) []engine {
+	var out []engine
+	for _, e := range list {
+		if r.enabled(e.key) && (e.key != keyFio || r.fio != "") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (r *runner) makeCases() []testCase {
+	rand := func(write, direct bool, depth int) job {
+		return job{Kind: kindRand, File: r.cfg.file, Write: write, Direct: direct, Depth: depth, Secs: r.cfg.secs}
+	}
+	var cases []testCase
+	for _, d := range r.cfg.depths {
+		cases = append(cases, testCase{id: readID(d), what: fmt.Sprintf("O_DIRECT random reads, depth %d", d),
+			job: rand(false, true, d), engines: r.engines(randEngines)})
+	}
+	cases = append(cases,
+		testCase{id: writeID, what: "W2 O_DIRECT random writes, depth 32", job: rand(true, true, 32), engines: r.engines(randEngines)},
+		testCase{id: cachedID, what: "W3 cache-hot random reads, depth 32", job: rand(false, false, 32), engines: r.engines(randEngines), warm: true})
+	for _, n := range r.cfg.w4Files {
+		cases = append(cases, testCase{id: w4ID(n), what: fmt.Sprintf("W4 %d reads of %d files", r.cfg.w4Reads, n),
+			job:     job{Kind: kindW4, Dir: r.w4Dir, Files: n, Reads: r.cfg.w4Reads, Interval: time.Millisecond},
+			engines: r.engines(w4Engines)})
+	}
+	return cases
+}
+
+// run runs every case with each of its engines, once per round. The
+// engines' order turns by one each round, so that none always runs first
+// after another's disk writes or cache warming.
+func (r *runner) run() {
+	r.started = time.Now()
+	for round := range r.cfg.rounds {
+		for _, c := range r.cases {
+			for i := range c.engines {
+				e := c.engines[(i+round)%len(c.engines)]
+				r.progressf("[%d/%d] round %d of %d, %s: %s%s", r.done+1, r.total, round+1, r.cfg.rounds, c.what, e.label, r.eta())
+				m, err := r.runOne(c, e)
+				r.done++
+				if err != nil {
+					r.failed = append(r.failed, fmt.Sprintf("%s, %s: %v", c.what, e.label, err))
+					r.progressDone()
+					fmt.Fprintf(os.Stderr, "FAILED %s, %s: %v\n", c.what, e.label, err)
+					continue
+				}
+				if r.results[c.id] == nil {
+					r.results[c.id] = map[string][]measurement{}
+				}
+				r.results[c.id][e.key] = append(r.results[c.id][e.key], m)
+			}
+		}
+	}
+	r.progressDone()
+}
+
+func (r *runner) runOne(c testCase, e engine) (measurement, error) {
+	if c.warm {
+		if err := warm(r.cfg.file); err != nil {
+			return measurement{}, err
+		}
+	}
+	stdout, u, err := runMeasured(e.argv(r, e.key, c.job))
+	if err != nil {
+		return measurement{}, err
+	}
+	res, err := e.output(stdout)
+	if err != nil {
+		return measurement{}, err
+	}
+	if res.IOs <= 0 || res.Seconds <= 0 {
+		return measurement{}, fmt.Errorf("no I/O done: %+v", res)
+	}
+	m := measurement{
+		IOPS:    float64(res.IOs) / res.Seconds,
+		CPUPct:  100 * u.CPU.Seconds() / u.Wall.Seconds(),
+		Wall:    u.Wall.Seconds(),
+		Threads: u.Threads,
+		RSS:     u.RSS,
+		VSZ:     u.VSZ,
+	}
+	cpu := u.CPU
+	if c.job.Kind == kindRand {
+		// The same command for a moment costs what starting and ending
+		// the engine costs, which is no part of its cost per I/O: fio
+		// alone spends about 0.1 s calibrating its clock and setting up.
+		short := c.job
+		short.Secs = startupSecs
+		_, base, err := runMeasured(e.argv(r, e.key, short))
+		if err != nil {
+			return measurement{}, fmt.Errorf("start-up run: %v", err)
+		}
+		cpu = max(0, cpu-base.CPU)
+	}
+	m.CPUPerIO = float64(cpu.Nanoseconds()) / 1e3 / float64(res.IOs)
+	return m, nil
+}
+
+// startupSecs is the length of the run that measures an engine's start-up
+// cost: fio's shortest runtime.
+const startupSecs = 0.001
+
+// warm reads name through the page cache, so that it is all there; it is
+// quick once it is.
+func warm(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
+func (r *runner) note(s string) {
+	r.notes = append(r.notes, s)
+	fmt.Fprintln(os.Stderr, "aiobench:", s)
+}
+
+// progressf shows what runs now: on a terminal one line, rewritten in
+// place; elsewhere a line each.
+func (r *runner) progressf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if r.tty {
+		fmt.Fprintf(os.Stderr, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(os.Stderr, line)
+	}
+}
+
+func (r *runner) progressDone() {
+	if r.tty {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}
+
+// eta estimates the time left from the runs done so far.
+func (r *runner) eta() string {
+	if r.done == 0 {
+		return ""
+	}
+	left := time.Since(r.started) / time.Duration(r.done) * time.Duration(r.total-r.done)
+	return fmt.Sprintf(" (about %v left)", left.Round(time.Second))
+}
+
+// cleanup removes -tiny's temporary files.
+func (r *runner) cleanup() {
+	if r.tmpDir != "" {
+		os.RemoveAll(r.tmpDir)
+	}
+}
+
+// findRoot returns the repository's directory: the nearest directory at or
+// above the working directory whose go.mod is this module's.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module github.com/linuxaio/aio\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run aiobench from the aio repository (it builds csrc/ with make)")
+		}
+		dir = parent
+	}
+}
