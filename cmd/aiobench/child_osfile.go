@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,19 @@ func osfileRand(j job) (childResult, error) {
 		return childResult{}, err
 	}
 	defer f.Close()
+	return goroutinesRand(j, f, size)
+}
+
+// readerWriterAt is what goroutinesRand drives: an *os.File or an
+// *aio.File.
+type readerWriterAt interface {
+	io.ReaderAt
+	io.WriterAt
+}
+
+// goroutinesRand runs j on f, of size bytes, from Depth goroutines each
+// calling ReadAt (or WriteAt) in a loop.
+func goroutinesRand(j job, f readerWriterAt, size int64) (childResult, error) {
 	var (
 		stop   atomic.Bool
 		done   atomic.Int64

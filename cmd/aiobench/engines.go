@@ -24,6 +24,7 @@ type engine struct {
 const (
 	keyAIO    = "aio"
 	keyManual = "aio-manual"
+	keyFile   = "file"
 	keyOSFile = "osfile"
 	keyC      = "c"
 	keyFio    = "fio"
@@ -35,9 +36,7 @@ const (
 var randEngines = []engine{
 	{key: keyAIO, label: "aio, Events stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
 	{key: keyManual, label: "aio, Manual (GetEvents)", colour: "#17becf", argv: selfArgv, output: selfOutput},
-	// aio.File goes here once it exists:
-	// {key: "file", label: "aio.File, goroutine per I/O", colour: "#9467bd", argv: selfArgv, output: selfOutput},
-	// with "file" in childEngines (job.go).
+	{key: keyFile, label: "aio.File, goroutine per I/O", colour: "#9467bd", argv: selfArgv, output: selfOutput},
 	{key: keyOSFile, label: "os.File, goroutine per I/O", colour: "#d62728", argv: selfArgv, output: selfOutput},
 	{key: keyC, label: "C loop (csrc aiocore-bench)", colour: "#2ca02c", argv: cArgv, output: cOutput},
 	{key: keyFio, label: "fio, libaio", colour: "#ff7f0e", argv: fioArgv, output: fioOutput},

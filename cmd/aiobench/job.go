@@ -62,8 +62,7 @@ var childEngines = map[string]childEngine{
 	keyManual: {rand: aioManualRand},
 	keyOSFile: {rand: osfileRand, w4: osfileW4Goroutines},
 	keySeq:    {w4: osfileW4Sequential},
-	// aio.File goes here once it exists: "file": {rand: fileRand, w4: fileW4},
-	// with the functions in child_file.go and a row in engines.go.
+	keyFile:   {rand: fileRand},
 }
 
 // childMain runs one job in this process (the hidden -engine mode) and

@@ -52,7 +52,7 @@ func main() {
 	secs := flag.Float64("secs", 3, "seconds per random-I/O run")
 	depths := flag.String("depths", "1,2,4,8,16,32,64,128,256", "depths of the O_DIRECT random-read sweep")
 	w4Reads := flag.Int("w4reads", 1000, "W4: rounds of reads, 1 ms apart")
-	engines := flag.String("engines", "", "comma-separated engines to run (default all): aio, aio-manual, osfile, osfile-seq, c, fio")
+	engines := flag.String("engines", "", "comma-separated engines to run (default all): aio, aio-manual, file, osfile, osfile-seq, c, fio")
 	md := flag.String("md", "", "write the report here (default BENCHMARKS.md in a full run)")
 	svg := flag.String("svg", "", "write the chart here (default docs/bench.svg in a full run)")
 	flag.Usage = printUsage

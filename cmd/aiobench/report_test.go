@@ -35,6 +35,7 @@ func sampleMedians() map[string]map[string]measurement {
 			keyC:      {IOPS: 100, CPUPerIO: 3, Threads: 1},
 			keyFio:    {IOPS: 90, CPUPerIO: 5, Threads: 3},
 			keyOSFile: {IOPS: 60, CPUPerIO: 12, Threads: 36},
+			keyFile:   {IOPS: 95, CPUPerIO: 4.5, Threads: 5},
 		},
 		cachedID: {
 			keyAIO: {IOPS: 1000}, keyC: {IOPS: 1050}, keyFio: {IOPS: 400}, keyOSFile: {IOPS: 2000},
@@ -54,7 +55,7 @@ func verdicts(goals []goalResult) string {
 
 func TestGoals(t *testing.T) {
 	files := []int{1, 24}
-	if got := verdicts(checkGoals(sampleMedians(), files)); got != "PPPPPPPPPP" {
+	if got := verdicts(checkGoals(sampleMedians(), files)); got != "PPPPPPPPPPPPP" {
 		t.Fatalf("all goals met: verdicts %s", got)
 	}
 	for _, c := range []struct {
@@ -63,14 +64,17 @@ func TestGoals(t *testing.T) {
 	}{
 		{func(m map[string]map[string]measurement) {
 			m[readID(32)][keyAIO] = measurement{IOPS: 96, CPUPerIO: 4, Threads: 5}
-		}, "FPPPPPPPPP"},
+		}, "FPPPPPPPPPPPP"},
 		{func(m map[string]map[string]measurement) {
 			m[readID(32)][keyAIO] = measurement{IOPS: 100, CPUPerIO: 5.1, Threads: 10}
-		}, "PPFPFFPPPP"},
-		{func(m map[string]map[string]measurement) { delete(m[readID(32)], keyFio); delete(m[cachedID], keyFio) }, "PSSPPPPSPP"},
-		{func(m map[string]map[string]measurement) { m[cachedID][keyAIO] = measurement{IOPS: 799} }, "PPPPPPFFPP"},
-		{func(m map[string]map[string]measurement) { m[w4ID(24)][keyAIO] = measurement{Threads: 6, CPUPct: 30} }, "PPPPPPPPFF"},
-		{func(m map[string]map[string]measurement) { delete(m, w4ID(1)); delete(m, w4ID(24)) }, "PPPPPPPPSS"},
+		}, "PPFPFFPPPPPPP"},
+		{func(m map[string]map[string]measurement) { delete(m[readID(32)], keyFio); delete(m[cachedID], keyFio) }, "PSSPPPPSPPPPP"},
+		{func(m map[string]map[string]measurement) { m[cachedID][keyAIO] = measurement{IOPS: 799} }, "PPPPPPFFPPPPP"},
+		{func(m map[string]map[string]measurement) { m[w4ID(24)][keyAIO] = measurement{Threads: 6, CPUPct: 30} }, "PPPPPPPPPPPFF"},
+		{func(m map[string]map[string]measurement) {
+			m[readID(32)][keyFile] = measurement{IOPS: 80, CPUPerIO: 4, Threads: 10}
+		}, "PPPPPPPPFPFPP"},
+		{func(m map[string]map[string]measurement) { delete(m, w4ID(1)); delete(m, w4ID(24)) }, "PPPPPPPPPPPSS"},
 	} {
 		m := sampleMedians()
 		c.change(m)
@@ -111,9 +115,9 @@ func TestSVG(t *testing.T) {
 			lines++
 		}
 	}
-	// Depth 32 has four engines, depth 1 two: four lines per panel.
-	if lines != 8 {
-		t.Fatalf("%d polylines, want 8", lines)
+	// Depth 32 has five engines, depth 1 two: five lines per panel.
+	if lines != 10 {
+		t.Fatalf("%d polylines, want 10", lines)
 	}
 }
 
