@@ -90,6 +90,10 @@ type state struct {
 	avail    chan struct{}
 	closedCh chan struct{}
 
+	// testNoRoom, set only by tests, runs when enqueue finds no room,
+	// under mu: where a reader may take events meanwhile.
+	testNoRoom func()
+
 	submits   atomic.Uint64
 	wakeups   atomic.Uint64
 	closeOnce sync.Once

@@ -297,11 +297,11 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 		return 0, roomFree, &Error{Op: "submit", Index: base, Err: ErrClosed}
 	}
 	n = min(len(blocks), s.room())
+	if s.testNoRoom != nil && n == 0 {
+		s.testNoRoom()
+	}
 	if n == 0 {
-		if len(s.events) > 0 {
-			return 0, roomUnread, nil
-		}
-		return 0, roomFull, nil
+		return 0, s.short(), nil
 	}
 	for i, b := range blocks[:n] {
 		var detail string
@@ -328,13 +328,25 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 	if s.room() > 0 {
 		s.signalRoom() // pass the turn on to another waiting Submit
 	}
-	switch {
-	case err != nil || n == len(blocks):
+	if err != nil || n == len(blocks) {
 		return n, roomFree, err
-	case len(s.events) > 0:
-		return n, roomUnread, nil
 	}
-	return n, roomFull, nil
+	return n, s.short(), nil
+}
+
+// short says what holds the room that enqueue found lacking. It judges by
+// the free slots, which change only under mu, never by the events unread,
+// which the reader takes without it: with no room, a free slot means
+// unread events hold it (their reading signals nothing, so a waiting
+// Submit looks again now and then), and no free slot means I/O in flight
+// or queued holds it (its reaping signals room). Looking at the channel
+// again after room() could find it emptied meanwhile and wait for a signal
+// that never comes. The caller holds mu.
+func (s *state) short() int {
+	if len(s.free) > 0 {
+		return roomUnread
+	}
+	return roomFull
 }
 
 // queued is a Block in the submission queue: the claim that put it there,
