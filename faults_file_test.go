@@ -82,12 +82,11 @@ func (r *readers) wait(t *testing.T, words ...string) {
 	}
 }
 
-// fileCloseUnderReads: File.Close while 64 goroutines are in ReadAt on an
-// O_DIRECT file, 32 reads in flight and the rest waiting for room. Close
-// waits for the calls in progress, which complete with their data; the
-// calls that come after it fail with os.ErrClosed from the File itself
-// (none finds the descriptor closed under it), and submit nothing.
-func fileCloseUnderReads(t *testing.T) {
+// readersBusy starts 64 goroutines in ReadAt on a File of its own over an
+// O_DIRECT file, through a Context of 32 slots, and returns once at least
+// 16 reads are in flight: the File's *os.File, the Context, the File, the
+// readers and the reads in flight then.
+func readersBusy(t *testing.T) (*os.File, *aio.Context, *aio.File, *readers, int) {
 	const slots = 32
 	df, data := directFile(t, 8<<20)
 	g, err := os.OpenFile(df.Name(), osFlags(t, df), 0)
@@ -98,7 +97,17 @@ func fileCloseUnderReads(t *testing.T) {
 	file := ctx.File(g)
 	r := startReaders(t, file, data, 2*slots)
 	r.busy(t, ctx, slots/2)
-	inFlight := ctx.InFlight()
+	return g, ctx, file, r, ctx.InFlight()
+}
+
+// fileCloseUnderReads: File.Close while 64 goroutines are in ReadAt on an
+// O_DIRECT file, 32 reads in flight and the rest waiting for room. Close
+// waits for the calls in progress, which complete with their data; the
+// calls that come after it fail with os.ErrClosed from the File itself
+// (none finds the descriptor closed under it), and submit nothing.
+func fileCloseUnderReads(t *testing.T) {
+	g, ctx, file, r, inFlight := readersBusy(t)
+	var err error
 	if err := file.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,17 +146,8 @@ func fileCloseUnderReads(t *testing.T) {
 // Block's descriptor lookup refusing the closed file, and submits nothing;
 // the File's Close then reports the file already closed.
 func fileOwnerClosesUnderReads(t *testing.T) {
-	const slots = 32
-	df, data := directFile(t, 8<<20)
-	g, err := os.OpenFile(df.Name(), osFlags(t, df), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := streamContext(t, slots)
-	file := ctx.File(g)
-	r := startReaders(t, file, data, 2*slots)
-	r.busy(t, ctx, slots/2)
-	inFlight := ctx.InFlight()
+	g, ctx, file, r, inFlight := readersBusy(t)
+	var err error
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
