@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/linuxaio/aio"
+	"github.com/linuxaio/aio/internal/testlock"
 )
 
 // The faults: each test puts the package through one fault on the real
@@ -516,8 +517,18 @@ func flood(t *testing.T, ctx *aio.Context, policy aio.FullPolicy, data []byte, f
 // the limit (before, twice as many): the test needs neither, as it halves
 // its request on each refusal until a context of 1 is refused. Other
 // processes' contexts count too, so while the limit is reached their
-// io_setup fails as well: the test holds it for as short a time as it can.
+// io_setup fails as well: the test holds it for as short a time as it can,
+// and first takes testlock exclusive, which waits for this module's other
+// test binaries (go test ./... runs them beside this one) to finish.
 func TestFaultAioMaxNr(t *testing.T) {
+	release, waited, err := testlock.Exclusive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release) // after closeAll: Cleanups run last first
+	if waited > time.Second {
+		t.Logf("waited %v for the other test binaries", waited.Round(time.Millisecond))
+	}
 	limit, base := procInt(t, "/proc/sys/fs/aio-max-nr"), aioNr(t)
 	if limit-base > 1<<18 {
 		t.Skipf("fs.aio-max-nr is %d: reaching it would take %d MiB of kernel memory", limit, (limit-base)>>14)

@@ -11,16 +11,19 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/linuxaio/aio/internal/testlock"
 )
 
 // TestMain lets the tests run this package's engines in processes of their
 // own, as the runner does: the test binary started with -engine runs one
-// job instead of the tests.
+// job instead of the tests. The tests hold testlock shared, so that
+// package aio's test of fs.aio-max-nr does not run beside them.
 func TestMain(m *testing.M) {
 	if len(os.Args) == 5 && os.Args[1] == "-engine" && os.Args[3] == "-job" {
 		os.Exit(childMain(os.Args[2], os.Args[4]))
 	}
-	os.Exit(m.Run())
+	os.Exit(testlock.Run(m))
 }
 
 // testRunner is a runner for the engines' commands: this test binary for

@@ -8,7 +8,13 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/linuxaio/aio/internal/testlock"
 )
+
+// TestMain holds testlock shared, so that package aio's test of
+// fs.aio-max-nr does not run beside these tests.
+func TestMain(m *testing.M) { os.Exit(testlock.Run(m)) }
 
 // The verifier finds each kind of wrong record: a record that could not
 // fail its check would make the soak prove nothing.

@@ -9,7 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/linuxaio/aio/internal/testlock"
 )
+
+// TestMain holds testlock shared, so that package aio's test of
+// fs.aio-max-nr does not run beside these tests.
+func TestMain(m *testing.M) { os.Exit(testlock.Run(m)) }
 
 // dcopy's output file equals its input byte for byte, for sizes that end
 // mid-chunk and mid-block, an empty file, and depths from 1 up; the

@@ -3,9 +3,16 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/linuxaio/aio/internal/testlock"
 )
+
+// TestMain holds testlock shared, so that package aio's test of
+// fs.aio-max-nr does not run beside these tests.
+func TestMain(m *testing.M) { os.Exit(testlock.Run(m)) }
 
 // The checksum readDirect computes from out-of-order O_DIRECT completions
 // matches a plain sequential read, for sizes that end mid-read and depths

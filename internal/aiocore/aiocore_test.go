@@ -7,7 +7,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/linuxaio/aio/internal/testlock"
 )
+
+// TestMain holds testlock shared, so that package aio's test of
+// fs.aio-max-nr does not run beside these tests.
+func TestMain(m *testing.M) { os.Exit(testlock.Run(m)) }
 
 func TestCreateBadSize(t *testing.T) {
 	for _, n := range []int{0, -1, MaxSlots + 1} {
