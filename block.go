@@ -74,11 +74,13 @@ type Block struct {
 
 	// Per-Block waiting (SetWait): the event, and a token in waitCh once
 	// it is there. waitMu makes clearing owner and sending the token one
-	// step (see complete).
+	// step (see complete). unsent, with the event, says why a detached
+	// Block (see submitGathering) was not submitted after all.
 	wait   bool
 	waitCh chan struct{}
 	waitMu sync.Mutex
 	ev     Event
+	unsent *Error
 }
 
 // iovec is struct iovec (a pointer and a size_t), filled at submission

@@ -30,6 +30,8 @@ func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, e
 }
 func kindOf(fd int32) fileKind { return kindFile }
 
+func dupFD(fd int) (int, error) { return -1, unsupported("dup") }
+
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
 }

@@ -166,6 +166,15 @@ func fcntl(fd, cmd int) (int, syscall.Errno) {
 	return int(r), e
 }
 
+// dupFD returns a close-on-exec duplicate of fd: the same open file.
+func dupFD(fd int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if e != 0 {
+		return -1, opError("dup", e, "")
+	}
+	return int(r), nil
+}
+
 // kindOf returns whether fd is a directory or a socket (kindFile if fstat
 // fails: then the kernel judges).
 func kindOf(fd int32) fileKind {

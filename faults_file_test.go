@@ -141,9 +141,9 @@ func fileCloseUnderReads(t *testing.T) {
 
 // fileOwnerClosesUnderReads: the caller closes the *os.File behind its
 // File's back while 64 goroutines are in ReadAt on it, 32 reads in flight.
-// The reads the kernel took complete with their data (it holds its own
-// reference to the file); every call after fails with os.ErrClosed, the
-// Block's descriptor lookup refusing the closed file, and submits nothing;
+// The calls in progress complete with their data (the File does its I/O
+// through a descriptor of its own); every call after fails with
+// os.ErrClosed, the File finding the *os.File closed, and submits nothing;
 // the File's Close then reports the file already closed.
 func fileOwnerClosesUnderReads(t *testing.T) {
 	g, ctx, file, r, inFlight := readersBusy(t)

@@ -32,20 +32,19 @@ var maxChunk = 1 << 30
 //
 // Closing: File.Close waits for the calls in progress, which complete with
 // their data, then closes the file; calls after it fail with an error
-// wrapping os.ErrClosed. If the caller closes the *os.File behind the
-// File's back instead, the I/O the kernel has taken completes (the kernel
-// holds its own reference to the file), and every call after fails with
-// an error wrapping os.ErrClosed, submitting nothing: a File holds the
-// descriptor open from its lookup until io_submit has taken the request,
-// so its number is never closed, or reused by another file, in between.
-// (On a pipe or other file Go's poller watches, the caller's Close waits
-// for such a call to be submitted.)
+// wrapping os.ErrClosed. A File does its I/O through a descriptor of its
+// own, a duplicate of the file's that File.Close closes, so a caller who
+// closes the *os.File behind the File's back instead can neither make a
+// call's I/O go to a closed descriptor nor to another file that reused its
+// number: the calls in progress complete with their data, and every call
+// that starts after fails with an error wrapping os.ErrClosed.
 //
 // A File is safe for concurrent use by multiple goroutines.
 type File struct {
 	c      *Context
 	f      *os.File
 	rc     syscall.RawConn
+	fd     int   // the File's own duplicate of f's descriptor, or -1
 	err    error // why f cannot be used at all
 	dio    dioAlign
 	kind   fileKind
@@ -68,9 +67,10 @@ type File struct {
 //
 // The File owns f from now on: File.Close closes it. f's blocking mode is
 // left as it is. Whether f is open with O_DIRECT, and its alignment, are read
-// here.
+// here, and the File's own descriptor is made: if that fails (the process is
+// out of descriptors), every call returns the error.
 func (c *Context) File(f *os.File) *File {
-	x := &File{c: c, f: f}
+	x := &File{c: c, f: f, fd: -1}
 	x.blocks.New = x.newBlock
 	if f == nil || c == nil {
 		x.err = os.ErrInvalid
@@ -79,17 +79,26 @@ func (c *Context) File(f *os.File) *File {
 	if x.rc, x.err = f.SyscallConn(); x.err != nil {
 		return x
 	}
+	var derr error
 	x.err = x.rc.Control(func(fd uintptr) {
 		x.direct, x.append = openFlags(int(fd))
 		x.kind = kindOf(int32(fd))
 		x.dio = directAlign(int32(fd))
+		x.fd, derr = dupFD(int(fd))
 	})
+	if x.err == nil {
+		x.err = derr
+	}
 	return x
 }
 
+// newBlock returns a Block bound to the File's own descriptor, which stays
+// open until every call has returned and every Block left in flight has
+// completed (see Close): Submit need not hold f open around io_submit, so a
+// File's Blocks may be detached (see Context.submitGathering).
 func (f *File) newBlock() any {
 	b := &Block{cmd: CmdRead, resfd: -1}
-	b.bind(f.f, f.rc, nil)
+	b.bind(FD(f.fd), rawFD(f.fd), nil)
 	b.kind, b.dio = f.kind, f.dio
 	b.SetWait(true)
 	return b
@@ -177,6 +186,9 @@ func (f *File) Close() error {
 		f.mu.Lock() // waits for the calls in progress
 		f.pending.Wait()
 		f.mu.Unlock()
+		if f.fd >= 0 {
+			syscall.Close(f.fd)
+		}
 		if f.f != nil {
 			f.cerr = f.f.Close()
 		}
@@ -197,8 +209,16 @@ func (f *File) enter(ctx context.Context, op string) error {
 		f.mu.RUnlock()
 		return opError(op, os.ErrClosed, "the File is closed")
 	}
+	if err := f.rc.Control(nothing); err != nil {
+		f.mu.RUnlock()
+		return opError(op, os.ErrClosed, "the file was closed behind the File's back")
+	}
 	return nil
 }
+
+// nothing is the Control function that only finds out whether the file is
+// still open.
+func nothing(uintptr) {}
 
 func (f *File) sync(ctx context.Context, cmd Command) error {
 	op := cmd.String()
@@ -281,7 +301,7 @@ func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int,
 // goroutine each, which gives them back once the kernel is done.
 func (f *File) run(op string, s *submission) (int, error) {
 	ctx, blocks := s.ctx, s.blocks
-	k, serr := f.submit(s)
+	k, serr := s.c.submitGathering(ctx, blocks)
 	for _, b := range blocks[k:] {
 		f.put(b)
 	}
@@ -298,10 +318,12 @@ func (f *File) run(op string, s *submission) (int, error) {
 			}
 			return n, werr
 		}
-		want := len(b.buf)
+		want, unsent := len(b.buf), b.unsent
 		f.put(b)
 		switch {
 		case gap: // past a short or failed Block: the rest does not count
+		case unsent != nil: // refused by io_submit, or Close came first
+			err, gap = fileError(op, unsent), true
 		case ev.Res < 0:
 			err, gap = f.ioError(op, syscall.Errno(-ev.Res)), true
 		default:
@@ -318,38 +340,17 @@ func (f *File) run(op string, s *submission) (int, error) {
 	return n, err
 }
 
-// submit submits blocks while holding f's descriptor open, inside its
-// RawConn's Control: a caller closing the *os.File behind the File's back
-// then cannot close the descriptor, nor let another file reuse its number,
-// between the Blocks' descriptor lookup and io_submit. The close takes
-// effect when Control returns; meanwhile the lookup refuses the closed file
-// (os.ErrClosed) and nothing more is submitted. Once io_submit has taken a
-// request the kernel holds its own reference to the file.
-func (f *File) submit(s *submission) (int, error) {
-	if err := f.rc.Control(s.do); err != nil {
-		return 0, &Error{Op: "submit", Index: 0, Err: os.ErrClosed, Detail: err.Error()}
-	}
-	return s.k, s.err
-}
-
-// submission is one pass of a File call: its Blocks (in one, for the
-// common single Block), and the Submit that the file's Control runs.
-// Pooled, with its func bound once, so that a call allocates nothing.
+// submission is one pass of a File call: its Context and ctx, and its
+// Blocks (in one, for the common single Block). Pooled, so that a call
+// allocates nothing.
 type submission struct {
 	c      *Context
 	ctx    context.Context
 	one    [1]*Block
 	blocks []*Block
-	k      int
-	err    error
-	do     func(fd uintptr)
 }
 
-var submissions = sync.Pool{New: func() any {
-	s := new(submission)
-	s.do = func(uintptr) { s.k, s.err = s.c.submitGathering(s.ctx, s.blocks) }
-	return s
-}}
+var submissions = sync.Pool{New: func() any { return new(submission) }}
 
 // newSubmission returns an empty submission to c, for a call with ctx.
 func newSubmission(c *Context, ctx context.Context) *submission {
@@ -360,7 +361,7 @@ func newSubmission(c *Context, ctx context.Context) *submission {
 
 // free gives s back to the pool, holding nothing.
 func (s *submission) free() {
-	*s = submission{do: s.do}
+	*s = submission{}
 	submissions.Put(s)
 }
 
@@ -377,7 +378,7 @@ func (f *File) abandon(b *Block) {
 
 // put gives an idle Block back to the pool, without the buffer it held.
 func (f *File) put(b *Block) {
-	b.buf = nil
+	b.buf, b.unsent = nil, nil
 	f.blocks.Put(b)
 }
 

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -561,4 +563,61 @@ func TestFileStandardLibrary(t *testing.T) {
 	if err != nil || !bytes.Equal(got, raw[100:len(raw)-100]) {
 		t.Fatalf("SectionReader: %d bytes, %v", len(got), err)
 	}
+}
+
+// A request that io_submit refuses fails its own call only, though calls
+// share io_submit and a File's call does not wait for the io_submit that
+// another call makes for it: 16 goroutines writing and 16 reading one File
+// over /dev/full (whose driver has no AIO write: EINVAL in io_submit) go
+// through 8 slots together. Every write fails with EINVAL naming the
+// device, having submitted nothing; every read returns its zeros; fewer
+// io_submit calls than requests show that the calls shared them; nothing
+// is left in flight.
+func TestFileRefusedInSharedSubmit(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	file, ctx := fileOf(t, full, 8)
+	const goroutines, each = 16, 300
+	var wg sync.WaitGroup
+	var refused, reads atomic.Int64
+	for g := range 2 * goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf, zeros := make([]byte, 512), make([]byte, 512)
+			for range each {
+				if g%2 == 0 {
+					n, err := file.WriteAt(buf, 0)
+					if n != 0 || !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "(/dev/full) is a character device") {
+						t.Errorf("WriteAt on /dev/full: %d, %v; want 0 and EINVAL naming the device", n, err)
+						return
+					}
+					refused.Add(1)
+					continue
+				}
+				for i := range buf {
+					buf[i] = 0xff
+				}
+				if n, err := file.ReadAt(buf, 0); n != len(buf) || err != nil || !bytes.Equal(buf, zeros) {
+					t.Errorf("ReadAt on /dev/full: %d, %v, zeros %v", n, err, bytes.Equal(buf, zeros))
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	st := ctx.Stats()
+	if refused.Load() != goroutines*each || reads.Load() != goroutines*each {
+		t.Fatalf("%d writes refused, %d reads whole; want %d each", refused.Load(), reads.Load(), goroutines*each)
+	}
+	if st.Submitted != uint64(reads.Load()) || ctx.InFlight() != 0 {
+		t.Fatalf("%d submitted for %d reads, %d in flight: %+v", st.Submitted, reads.Load(), ctx.InFlight(), st)
+	}
+	if st.IOSubmitCalls >= uint64(refused.Load()+reads.Load()) {
+		t.Fatalf("%d io_submit calls for %d requests: no call was shared", st.IOSubmitCalls, refused.Load()+reads.Load())
+	}
+	t.Logf("%+v", st)
 }

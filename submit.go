@@ -100,10 +100,17 @@ func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, err
 // submitGathering is SubmitContext for callers that each submit one I/O
 // and are woken together, as File's are when a batch of completions comes:
 // each yields its processor before flushing the queue, so that the others
-// queue their Blocks first and one io_submit takes them all. It waits for
-// room whatever the FullPolicy: a File call has no use for ErrFull. Each
-// io_submit costs a system call and, on a virtual disk, a doorbell to the
-// host: gathering cuts CPU per I/O where those dominate.
+// queue their Blocks first and one io_submit takes them all. Each io_submit
+// costs a system call and, on a virtual disk, a doorbell to the host:
+// gathering cuts CPU per I/O where those dominate.
+//
+// It waits for room whatever the FullPolicy: a File call has no use for
+// ErrFull. Blocks set to wait are detached: the call returns how many it
+// queued, without waiting for a flush that another goroutine is doing, and
+// a Block that the kernel refuses, or that Close finds still queued, ends
+// its Wait at once, with the reason in unsent. That saves each call but the
+// flushing one a park and a wakeup on subMu. The caller must keep the
+// Blocks' descriptors open until their Wait returns.
 func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
 	defer runtime.KeepAlive(c)
 	if ctx == nil {
@@ -117,10 +124,12 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 	if len(blocks) > pairwiseMax {
 		stamp = submitStamp.Add(1)
 	}
+	detach := gather
 	for i, b := range blocks {
 		if b == nil {
 			return 0, &Error{Op: "submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
 		}
+		detach = detach && b.wait
 		detail, err := b.check()
 		if err == nil {
 			detail, err = s.fits(b)
@@ -139,22 +148,32 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 		return 0, s.open()
 	}
 	s.submits.Add(1)
-	c := calls.Get().(*call)
-	defer calls.Put(c)
+	var c *call // nil when detached
+	if !detach {
+		c = calls.Get().(*call)
+		defer calls.Put(c)
+	}
 	done := 0
 	poll := minRoomPoll
 	for {
-		c.failed = -1
+		if c != nil {
+			c.failed = -1
+		}
 		k, full, err := s.enqueue(blocks[done:], done, c)
 		if k > 0 {
 			if gather {
 				runtime.Gosched()
 			}
-			s.subMu.Lock()
-			s.flush() // ours, unless the previous holder took them
-			s.subMu.Unlock()
-			if failed, err := s.outcome(c, blocks); err != nil {
-				return failed, err
+			if detach {
+				s.flushQueued()
+			} else {
+				s.subMu.Lock()
+				s.flush() // ours, unless the previous holder took them
+				s.subMu.Unlock()
+				s.flushQueued()
+				if failed, err := s.outcome(c, blocks); err != nil {
+					return failed, err
+				}
 			}
 			done += k
 			poll = minRoomPoll
@@ -282,8 +301,29 @@ var timers = sync.Pool{New: func() any {
 	return t
 }}
 
+// flushQueued flushes the queue while it holds Blocks and no other
+// goroutine holds subMu. Whoever holds subMu calls it after letting go, so
+// Blocks that a detached Submit queued meanwhile, and left to that holder
+// when its TryLock failed, are flushed by the one or the other: the queue
+// is looked at after the holder's Unlock, which comes after the failed
+// TryLock, which comes after the Blocks were queued. (In starvation mode
+// TryLock fails with subMu free, but then a waiter is about to hold it.)
+func (s *state) flushQueued() {
+	for {
+		s.mu.Lock()
+		empty := len(s.queue) == 0
+		s.mu.Unlock()
+		if empty || !s.subMu.TryLock() {
+			return
+		}
+		s.flush()
+		s.subMu.Unlock()
+	}
+}
+
 // enqueue claims as many of blocks as there is room for, from the front,
-// and queues them for io_submit. It returns how many, and why it stopped
+// and queues them for io_submit, for the Submit call c, or detached if c
+// is nil. It returns how many, and why it stopped
 // short of all (roomFree if it did not). A Block it cannot claim (submitted
 // elsewhere meanwhile, its file closed) stops it there: it
 // queues those before it and returns the error, naming the Block at base
@@ -315,6 +355,7 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 			break
 		}
 	}
+	round := s.claims + 1 // the first Block's claim names the round
 	for i, b := range blocks[:n] {
 		slot := s.free[len(s.free)-1]
 		s.free = s.free[:len(s.free)-1]
@@ -322,7 +363,8 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 		s.claims++
 		b.slot, b.claim = slot, s.claims
 		b.clearWait()
-		s.queue = append(s.queue, queued{b, b.claim, c, base + i})
+		b.unsent = nil
+		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})
 	}
 	s.inflight += n
 	if s.room() > 0 {
@@ -350,14 +392,17 @@ func (s *state) short() int {
 }
 
 // queued is a Block in the submission queue: the claim that put it there,
-// and the index in its Submit call's blocks, for the outcome. Once
-// submitted, the Block may complete and be claimed again before the flush
-// records the outcome, which must then leave the new claim alone.
+// its Submit call's outcome (nil when detached), its index in that call's
+// blocks, and the round of the call that queued it: a refused Block stops
+// the rest of its round. Once submitted, the Block may complete and be
+// claimed again before the flush records the outcome, which must then
+// leave the new claim alone.
 type queued struct {
 	b     *Block
 	claim uint64
 	c     *call
 	i     int
+	round uint64
 }
 
 // fits returns why b cannot go on this Context's mode, or nil.
@@ -383,8 +428,7 @@ func (s *state) flush() {
 	closed := s.closed
 	if closed {
 		for _, e := range q {
-			e.c.fail(e.i, true, 0)
-			s.giveBack(e.b)
+			s.refuse(e, true, 0)
 		}
 	}
 	s.mu.Unlock()
@@ -439,13 +483,12 @@ func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
 		return nil
 	}
 	r := q[got]
-	r.c.fail(r.i, false, e)
-	s.giveBack(r.b)
+	s.refuse(r, false, e)
 	rest := q[got+1:]
 	k := 0
 	for _, qb := range rest {
-		if qb.c == r.c {
-			s.giveBack(qb.b) // after the refused one: not submitted
+		if qb.round == r.round {
+			s.refuse(qb, false, e) // after the refused one: not submitted
 		} else {
 			rest[k] = qb
 			k++
@@ -454,13 +497,37 @@ func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
 	return rest[:k]
 }
 
+// refuse records that q was not submitted, because the Context was closed
+// or io_submit refused it (or one before it in its round) with e, and
+// gives its Block back. The caller holds mu.
+func (s *state) refuse(q queued, closed bool, e syscall.Errno) {
+	if q.c != nil {
+		q.c.fail(q.i, closed, e)
+		s.giveBack(q.b, nil)
+		return
+	}
+	// Detached: its Submit call has returned; tell its Wait.
+	err := &Error{Op: "submit", Index: -1, Err: ErrClosed}
+	if !closed {
+		err = &Error{Op: "io_submit", Index: -1, Err: e, Detail: submitHint(e, q.b)}
+	}
+	s.giveBack(q.b, err)
+}
+
 // giveBack frees the slot of a claimed Block that will produce no event and
-// makes it idle. The caller holds mu.
-func (s *state) giveBack(b *Block) {
+// makes it idle. With unsent set, the Block is a detached one set to wait:
+// its Wait returns at once, and unsent says why nothing was done. The
+// caller holds mu.
+func (s *state) giveBack(b *Block, unsent *Error) {
 	s.slots[b.slot] = nil
 	s.free = append(s.free, b.slot)
 	s.inflight--
-	b.release()
+	if unsent != nil {
+		b.unsent = unsent
+		b.complete(Event{Block: b, Res: -int64(syscall.ECANCELED)})
+	} else {
+		b.release()
+	}
 	s.signalRoom()
 	s.checkIdle()
 }
