@@ -5,10 +5,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -206,6 +208,29 @@ func TestCEngine(t *testing.T) {
 	}
 	if _, err := cOutput([]byte("aiocore-bench: error: open x: ENOENT\n")); err == nil {
 		t.Fatal("no error for output without ios= and seconds=")
+	}
+
+	// -r 1 reaps one event per round: each comes from the ring or from
+	// one io_getevents call of its own.
+	name, _ := dataFile(t, 64*ioSize)
+	out, err := exec.Command(r.cbench, "-f", name, "-d", "8", "-n", "400", "-r", "1").Output()
+	if err != nil {
+		t.Fatalf("-r 1: %v", err)
+	}
+	var depth, reapMax, ios, ring, calls int
+	last := strings.TrimSpace(string(out))
+	last = last[strings.LastIndex(last, "\n")+1:]
+	if _, err := fmt.Sscanf(last, "aiocore-bench: depth=%d reap_max=%d bs=4096 ios=%d", &depth, &reapMax, &ios); err != nil {
+		t.Fatalf("-r 1: %v in %q", err, last)
+	}
+	fields := strings.Fields(last)
+	fmt.Sscanf(fields[len(fields)-2], "ring_events=%d", &ring)
+	fmt.Sscanf(fields[len(fields)-1], "getevents_calls=%d", &calls)
+	if depth != 8 || reapMax != 1 || ios != 400 || ring+calls != ios {
+		t.Fatalf("-r 1: depth %d, reap_max %d, %d reads, %d from the ring and %d io_getevents calls: %q", depth, reapMax, ios, ring, calls, last)
+	}
+	if err := exec.Command(r.cbench, "-f", name, "-r", "0").Run(); err == nil {
+		t.Fatal("-r 0 accepted")
 	}
 }
 

@@ -3,20 +3,27 @@
  * fixed queue depth, the C reference for the Go benchmarks.
  *
  *   aiocore-bench -f FILE [-d DEPTH] [-b BLOCKSIZE] [-t SECONDS | -n IOS]
- *                 [-s SIZE] [-B] [-G] [-w]
+ *                 [-s SIZE] [-r MAX] [-B] [-G] [-w]
  *
  * Reads are O_DIRECT (or buffered with -B), blocksize-aligned, at offsets
  * from a xorshift generator. With -w they are writes of pseudo-random data
  * instead, over the file's existing blocks (the file is never extended, so
  * that O_DIRECT writes stay asynchronous). The first depth requests go in with
- * one aioc_submit; then each round reaps between 1 and depth events with
- * aioc_reap (from the completion ring in user space, io_getevents only to
- * wait; with -G the ring is off and every reap is an io_getevents call)
- * and resubmits as many new reads with one aioc_submit. The last line of
- * output is machine-readable:
+ * one aioc_submit; then each round reaps between 1 and depth (or -r MAX)
+ * events with aioc_reap (from the completion ring in user space,
+ * io_getevents only to wait; with -G the ring is off and every reap is an
+ * io_getevents call) and resubmits as many new reads with one aioc_submit.
  *
- *   aiocore-bench: depth=32 bs=4096 ios=123456 seconds=5.001 iops=24686
- *   cpu_us_per_io=6.21 direct=1 write=0 ring_events=120000
+ * Why -r: on a virtio disk, completions tend to come all at once, and a
+ * loop that resubmits them all in one io_submit keeps them together: the
+ * disk idles while the loop reaps and submits, and the I/O moves in waves.
+ * Reaping a few at a time and resubmitting them at once, as fio does (one
+ * event per io_getevents), breaks the waves: here at 32 in flight, -r 2
+ * made 80-87 k reads/s against 68-72 k with -r 32, for 4.6-5.3 against
+ * 3.8-4.0 us of CPU per read. The last line of output is machine-readable:
+ *
+ *   aiocore-bench: depth=32 reap_max=32 bs=4096 ios=123456 seconds=5.001
+ *   iops=24686 cpu_us_per_io=6.21 direct=1 write=0 ring_events=120000
  *   getevents_calls=3456
  *   (on one line; the last two are aioc_stats counters: events reaped from
  *   the ring, and io_getevents calls)
@@ -46,8 +53,9 @@ struct opts {
 	uint64_t ios; /* 0: run for seconds */
 	uint64_t size;
 	int direct;
-	int ring;  /* reap from the ring (-G: 0) */
-	int write; /* -w: write instead of read */
+	uint32_t reap_max; /* events per round at most (-r; default depth) */
+	int ring;	   /* reap from the ring (-G: 0) */
+	int write;	   /* -w: write instead of read */
 };
 
 static _Noreturn void die(const char *fmt, ...)
@@ -70,7 +78,7 @@ static _Noreturn void usage(const char *why)
 		fprintf(stderr, PROG ": %s\n", why);
 	fprintf(stderr,
 		"usage: " PROG " -f FILE [-d DEPTH] [-b BLOCKSIZE] "
-		"[-t SECONDS | -n IOS] [-s SIZE] [-B] [-G] [-w]\n"
+		"[-t SECONDS | -n IOS] [-s SIZE] [-r MAX] [-B] [-G] [-w]\n"
 		"  -f FILE       file to read (created by -s if missing)\n"
 		"  -d DEPTH      requests in flight (default 32)\n"
 		"  -b BLOCKSIZE  bytes per read (default 4096; K/M/G)\n"
@@ -78,6 +86,8 @@ static _Noreturn void usage(const char *why)
 		"  -n IOS        run this many reads instead\n"
 		"  -s SIZE       first extend FILE with data to SIZE bytes "
 		"(K/M/G)\n"
+		"  -r MAX        reap at most MAX events before resubmitting "
+		"(default DEPTH)\n"
 		"  -B            buffered reads (no O_DIRECT)\n"
 		"  -G            reap with io_getevents only (completion "
 		"ring off)\n"
@@ -131,7 +141,8 @@ static struct opts parse_args(int argc, char **argv)
 	};
 	int have_t = 0;
 	int c;
-	while ((c = getopt(argc, argv, "f:d:b:t:n:s:BGwh")) != -1) {
+	uint64_t reap_max = 0;
+	while ((c = getopt(argc, argv, "f:d:b:t:n:s:r:BGwh")) != -1) {
 		char *end;
 		switch (c) {
 		case 'f':
@@ -163,6 +174,11 @@ static struct opts parse_args(int argc, char **argv)
 		case 's':
 			o.size = parse_size(optarg, "size");
 			break;
+		case 'r':
+			reap_max = parse_size(optarg, "reap maximum");
+			if (reap_max == 0)
+				die("-r must be at least 1");
+			break;
 		case 'B':
 			o.direct = 0;
 			break;
@@ -188,6 +204,9 @@ static struct opts parse_args(int argc, char **argv)
 		die("block size must be 1..1G");
 	if (o.direct && o.bs % 512 != 0)
 		die("O_DIRECT needs a block size that is a multiple of 512");
+	o.reap_max = o.depth;
+	if (reap_max != 0 && reap_max < o.depth)
+		o.reap_max = (uint32_t)reap_max;
 	return o;
 }
 
@@ -353,7 +372,7 @@ int main(int argc, char **argv)
 	issued = n;
 
 	while (completed < issued) {
-		int got = aioc_reap(r.ctx, 1, o.depth, -1);
+		int got = aioc_reap(r.ctx, 1, o.reap_max, -1);
 		if (got < 0)
 			die("aioc_reap: %s", strerror(-got));
 		uint32_t nfree = 0;
@@ -413,11 +432,11 @@ int main(int argc, char **argv)
 	       o.bs, o.depth, secs, iops, iops * (double)o.bs / (1 << 20),
 	       cpu_us, what, stats.ring_events, stats.getevents_calls,
 	       o.ring ? "" : " (ring off)");
-	printf(PROG ": depth=%u bs=%" PRIu64 " ios=%" PRIu64
+	printf(PROG ": depth=%u reap_max=%u bs=%" PRIu64 " ios=%" PRIu64
 		    " seconds=%.3f iops=%.0f cpu_us_per_io=%.2f direct=%d"
 		    " write=%d ring_events=%" PRIu64 " getevents_calls=%" PRIu64
 		    "\n",
-	       o.depth, o.bs, completed, secs, iops, cpu_us, o.direct, o.write,
-	       stats.ring_events, stats.getevents_calls);
+	       o.depth, o.reap_max, o.bs, completed, secs, iops, cpu_us,
+	       o.direct, o.write, stats.ring_events, stats.getevents_calls);
 	return 0;
 }
