@@ -80,7 +80,7 @@ type Block struct {
 	waitCh chan struct{}
 	waitMu sync.Mutex
 	ev     Event
-	unsent *Error
+	unsent *Error // with no Detail: see unsentError
 }
 
 // iovec is struct iovec (a pointer and a size_t), filled at submission

@@ -32,6 +32,10 @@ func kindOf(fd int32) fileKind { return kindFile }
 
 func dupFD(fd int) (int, error) { return -1, unsupported("dup") }
 
+func closeFD(fd int) {}
+
+func unsentError(b *Block) error { return nil }
+
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
 }

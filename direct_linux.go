@@ -166,6 +166,9 @@ func fcntl(fd, cmd int) (int, syscall.Errno) {
 	return int(r), e
 }
 
+// closeFD closes fd.
+func closeFD(fd int) { syscall.Close(fd) }
+
 // dupFD returns a close-on-exec duplicate of fd: the same open file.
 func dupFD(fd int) (int, error) {
 	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)

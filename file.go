@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -46,6 +47,9 @@ type File struct {
 	rc     syscall.RawConn
 	fd     int   // the File's own duplicate of f's descriptor, or -1
 	err    error // why f cannot be used at all
+	// cleanup closes fd if the File is dropped without Close: fd, unlike
+	// f, has no finalizer of its own.
+	cleanup runtime.Cleanup
 	dio    dioAlign
 	kind   fileKind
 	direct bool // f has O_DIRECT
@@ -88,6 +92,11 @@ func (c *Context) File(f *os.File) *File {
 	})
 	if x.err == nil {
 		x.err = derr
+	}
+	if x.fd >= 0 {
+		// Safe: a Block in flight belongs to a call in progress, or to
+		// an abandon goroutine, and both hold the File.
+		x.cleanup = runtime.AddCleanup(x, closeFD, x.fd)
 	}
 	return x
 }
@@ -187,7 +196,8 @@ func (f *File) Close() error {
 		f.pending.Wait()
 		f.mu.Unlock()
 		if f.fd >= 0 {
-			syscall.Close(f.fd)
+			f.cleanup.Stop()
+			closeFD(f.fd)
 		}
 		if f.f != nil {
 			f.cerr = f.f.Close()
@@ -318,7 +328,7 @@ func (f *File) run(op string, s *submission) (int, error) {
 			}
 			return n, werr
 		}
-		want, unsent := len(b.buf), b.unsent
+		want, unsent := len(b.buf), unsentError(b)
 		f.put(b)
 		switch {
 		case gap: // past a short or failed Block: the rest does not count

@@ -578,6 +578,7 @@ func TestFileRefusedInSharedSubmit(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /dev/full: %v", err)
 	}
+	defer full.Close()
 	file, ctx := fileOf(t, full, 8)
 	const goroutines, each = 16, 300
 	var wg sync.WaitGroup
@@ -620,4 +621,34 @@ func TestFileRefusedInSharedSubmit(t *testing.T) {
 		t.Fatalf("%d io_submit calls for %d requests: no call was shared", st.IOSubmitCalls, refused.Load()+reads.Load())
 	}
 	t.Logf("%+v", st)
+}
+
+// A File dropped without Close gives back its own descriptor, as the
+// *os.File it wraps gives back its own: the garbage collector's cleanup
+// closes both.
+func TestFileDroppedClosesDescriptor(t *testing.T) {
+	ctx := streamContext(t, 4)
+	name := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(name, pattern(4096, 3), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := countFDs()
+	func() {
+		for range 10 {
+			f, err := os.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4096)
+			if n, err := ctx.File(f).ReadAt(buf, 0); n != len(buf) || err != nil {
+				t.Fatalf("ReadAt: %d, %v", n, err)
+			}
+		}
+	}()
+	if got := countFDs(); got < before+20 {
+		t.Fatalf("%d descriptors open with 10 Files, %d before: want 2 for each", got, before)
+	}
+	if !settles(func() bool { runtime.GC(); return countFDs() <= before }) {
+		t.Fatalf("%d descriptors open after 10 Files were dropped, %d before", countFDs(), before)
+	}
 }

@@ -110,7 +110,11 @@ func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, err
 // a Block that the kernel refuses, or that Close finds still queued, ends
 // its Wait at once, with the reason in unsent. That saves each call but the
 // flushing one a park and a wakeup on subMu. The caller must keep the
-// Blocks' descriptors open until their Wait returns.
+// Blocks' descriptors open until their Wait returns. A refusal stops the
+// rest of its round, but a call with more Blocks than there is room for
+// queues its next round without knowing the outcome of the last; File
+// calls that large (over a GiB) report the bytes done up to the first
+// failed Block, as io.WriterAt asks, though later ones may have gone in.
 func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
 	defer runtime.KeepAlive(c)
 	if ctx == nil {
@@ -506,12 +510,28 @@ func (s *state) refuse(q queued, closed bool, e syscall.Errno) {
 		s.giveBack(q.b, nil)
 		return
 	}
-	// Detached: its Submit call has returned; tell its Wait.
+	// Detached: its Submit call has returned; tell its Wait. The hint,
+	// which may take system calls on the file, is left to unsentError,
+	// outside mu.
 	err := &Error{Op: "submit", Index: -1, Err: ErrClosed}
 	if !closed {
-		err = &Error{Op: "io_submit", Index: -1, Err: e, Detail: submitHint(e, q.b)}
+		err = &Error{Op: "io_submit", Index: -1, Err: e}
 	}
 	s.giveBack(q.b, err)
+}
+
+// unsentError returns why a detached Block, its Wait over, was not
+// submitted after all (see submitGathering), or nil if it was. Its
+// descriptor must still be open, for the hint.
+func unsentError(b *Block) error {
+	u := b.unsent
+	if u == nil {
+		return nil
+	}
+	if errno, ok := u.Err.(syscall.Errno); ok && u.Op == "io_submit" {
+		u.Detail = submitHint(errno, b)
+	}
+	return u
 }
 
 // giveBack frees the slot of a claimed Block that will produce no event and
