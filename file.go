@@ -42,18 +42,18 @@ var maxChunk = 1 << 30
 //
 // A File is safe for concurrent use by multiple goroutines.
 type File struct {
-	c      *Context
-	f      *os.File
-	rc     syscall.RawConn
-	fd     int   // the File's own duplicate of f's descriptor, or -1
-	err    error // why f cannot be used at all
+	c   *Context
+	f   *os.File
+	rc  syscall.RawConn
+	fd  int   // the File's own duplicate of f's descriptor, or -1
+	err error // why f cannot be used at all
 	// cleanup closes fd if the File is dropped without Close: fd, unlike
 	// f, has no finalizer of its own.
 	cleanup runtime.Cleanup
-	dio    dioAlign
-	kind   fileKind
-	direct bool // f has O_DIRECT
-	append bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
+	dio     dioAlign
+	kind    fileKind
+	direct  bool // f has O_DIRECT
+	append  bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
 
 	mu      sync.RWMutex   // shared by each call in progress; Close takes it alone
 	pending sync.WaitGroup // I/O left in flight by calls whose ctx was done
