@@ -433,6 +433,16 @@ func flood(t *testing.T, ctx *aio.Context, policy aio.FullPolicy, data []byte, f
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
+		// Under FullError, read nothing until a Submit has found the
+		// Context full: 32 Blocks for 4 slots make sure one does, where a
+		// prompt reader on a loaded machine might let every Submit in.
+		for policy == aio.FullError && refused.Load() == 0 {
+			select {
+			case <-stopReader:
+				return
+			case <-time.After(50 * time.Microsecond):
+			}
+		}
 		deliver := func(ev aio.Event) {
 			o.event(t, ev.Block)
 			off := ev.Block.Offset()
