@@ -31,11 +31,14 @@ const iovMax = 1024
 // read or write them until the event arrives.
 //
 // Files: a Block keeps its file referenced and reads the descriptor again
-// at each Submit, so a file closed in the meantime is refused. Closing the
-// file while a Submit of the Block runs on another goroutine is a race in
-// the caller, as with any descriptor closed while in use: the number may be
-// reused by a file opened meanwhile. Once submitted, the kernel holds its
-// own reference to the file, and closing it does not disturb the I/O.
+// at each Submit, so a file closed in the meantime is refused. A file may
+// also be closed while a Submit of the Block runs on another goroutine, as
+// an *os.File may be closed during a Read: Submit holds the file open from
+// reading its descriptor until io_submit has taken it, so the Block either
+// goes in or is refused with os.ErrClosed, and its I/O never reaches
+// another file that reused the number. Once submitted, the kernel holds its
+// own reference to the file, and closing it does not disturb the I/O. A
+// raw FD is not held: keep it open until the Block's event.
 //
 // A Block is not safe for concurrent use: change it from one goroutine at a
 // time, and only while it is idle.

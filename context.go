@@ -58,6 +58,7 @@ type state struct {
 	queue    []queued // claimed, waiting for io_submit, in order
 	spare    []queued // the queue's other buffer, for the flush at work
 	claims   uint64   // numbers claims of Blocks, to tell them apart
+	holds    holds    // the flush's files held open; guarded by subMu
 	idle     chan struct{}
 	final    aiocore.Stats // the core's counters, kept when it is destroyed
 	statsEnd bool          // final is set

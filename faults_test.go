@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -803,6 +804,101 @@ func TestFaultOwnerClosesFile(t *testing.T) {
 			t.Fatalf("write after the poll's event: %v, want EPIPE", err)
 		}
 	})
+}
+
+// The file's owner closes it while Submit calls of its Blocks are under
+// way, and opens another file, which takes the closed descriptor's number:
+// 8 goroutines keep writing a marker through Blocks on file A while
+// another closes A and opens B, 200 times over. Each write goes to A or is
+// refused with os.ErrClosed, and B never gets a byte: a flush holds every
+// file of its batch open from before io_submit until it returns, so a
+// number read when a Block was claimed cannot be closed, nor reused, before
+// the kernel takes it.
+func TestFaultOwnerClosesDuringSubmit(t *testing.T) {
+	dir := t.TempDir()
+	nameA, nameB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	zeros := make([]byte, 4096)
+	ctx := streamContext(t, 64)
+	go func() {
+		for range ctx.Events() { // until Close
+		}
+	}()
+	var wrote, refused, reused int
+	for round := range 200 {
+		if err := os.WriteFile(nameB, zeros, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a, err := os.OpenFile(nameA, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fdA int
+		rc, _ := a.SyscallConn()
+		rc.Control(func(fd uintptr) { fdA = int(fd) })
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := aio.NewWrite(a, []byte("marker"), int64(g*8))
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n, err := ctx.Submit(b)
+					mu.Lock()
+					switch {
+					case n == 1:
+						wrote++
+					case errors.Is(err, os.ErrClosed):
+						refused++
+					default:
+						t.Errorf("Submit: %d, %v", n, err)
+					}
+					mu.Unlock()
+					if n != 1 {
+						return
+					}
+					for b.InFlight() {
+						runtime.Gosched()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * 50 * time.Microsecond)
+		a.Close()
+		fb, err := os.OpenFile(nameB, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fdB int
+		rcB, _ := fb.SyscallConn()
+		rcB.Control(func(fd uintptr) { fdB = int(fd) })
+		if fdB == fdA {
+			reused++
+		}
+		close(stop)
+		wg.Wait()
+		for ctx.InFlight() > 0 {
+			runtime.Gosched()
+		}
+		got, err := os.ReadFile(nameB)
+		fb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, zeros) {
+			t.Fatalf("round %d: file B, opened on A's descriptor number %v, got A's writes: %q", round, fdB == fdA, bytes.TrimRight(got, "\x00"))
+		}
+	}
+	if reused == 0 || refused == 0 || wrote == 0 {
+		t.Fatalf("%d writes, %d refused, B on A's number in %d rounds: the test did not race", wrote, refused, reused)
+	}
+	t.Logf("%d writes to A, %d refused with os.ErrClosed; B took A's number in %d of 200 rounds", wrote, refused, reused)
 }
 
 // A file truncated under in-flight O_DIRECT reads, then extended again.

@@ -219,16 +219,12 @@ func (f *File) enter(ctx context.Context, op string) error {
 		f.mu.RUnlock()
 		return opError(op, os.ErrClosed, "the File is closed")
 	}
-	if err := f.rc.Control(nothing); err != nil {
+	if err := f.rc.Control(ignoreFD); err != nil {
 		f.mu.RUnlock()
 		return opError(op, os.ErrClosed, "the file was closed behind the File's back")
 	}
 	return nil
 }
-
-// nothing is the Control function that only finds out whether the file is
-// still open.
-func nothing(uintptr) {}
 
 func (f *File) sync(ctx context.Context, cmd Command) error {
 	op := cmd.String()

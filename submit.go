@@ -4,6 +4,7 @@ package aio
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -17,16 +18,36 @@ import (
 // a submitted Block may complete, be delivered and be submitted again by
 // another goroutine before its Submit call looks at the outcome.
 type call struct {
-	failed int           // index of the first Block not submitted, or -1
-	closed bool          // it was not submitted because of Close
-	errno  syscall.Errno // else io_submit refused it with errno
+	failed int   // index of the first Block not submitted, or -1
+	cause  error // why: see notSubmitted
 }
 
-// fail records that the Block at index i was not submitted.
-func (c *call) fail(i int, closed bool, errno syscall.Errno) {
+// fail records that the Block at index i was not submitted, for cause.
+func (c *call) fail(i int, cause error) {
 	if c.failed < 0 || i < c.failed {
-		c.failed, c.closed, c.errno = i, closed, errno
+		c.failed, c.cause = i, cause
 	}
+}
+
+// notSubmitted is the error of b, at index i of its Submit call, which a
+// flush did not submit, for cause: ErrClosed (the Context was closed),
+// os.ErrClosed (its file was closed before io_submit) or the errno with
+// which io_submit refused it or a Block before it in its round. With hint
+// set it explains the errno, which may take system calls on the file: not
+// under mu.
+func notSubmitted(cause error, i int, b *Block, hint bool) *Error {
+	switch cause {
+	case ErrClosed:
+		return &Error{Op: "submit", Index: i, Err: ErrClosed}
+	case os.ErrClosed:
+		return &Error{Op: "submit", Index: i, Err: os.ErrClosed, Detail: "the file was closed before io_submit"}
+	}
+	e, _ := cause.(syscall.Errno)
+	err := &Error{Op: "io_submit", Index: i, Err: e}
+	if hint {
+		err.Detail = submitHint(e, b)
+	}
+	return err
 }
 
 // calls keeps call records, so that Submit allocates none.
@@ -237,15 +258,12 @@ func (s *state) open() error {
 // that the flush did not submit, or nil if it submitted them all.
 func (s *state) outcome(c *call, blocks []*Block) (int, error) {
 	s.mu.Lock()
-	failed, closed, e := c.failed, c.closed, c.errno
+	failed, cause := c.failed, c.cause
 	s.mu.Unlock()
-	switch {
-	case failed < 0:
+	if failed < 0 {
 		return 0, nil
-	case closed:
-		return failed, &Error{Op: "submit", Index: failed, Err: ErrClosed}
 	}
-	return failed, &Error{Op: "io_submit", Index: failed, Err: e, Detail: submitHint(e, blocks[failed])}
+	return failed, notSubmitted(cause, failed, blocks[failed], true)
 }
 
 // Why enqueue stopped short of the Blocks it was given.
@@ -432,7 +450,7 @@ func (s *state) flush() {
 	closed := s.closed
 	if closed {
 		for _, e := range q {
-			s.refuse(e, true, 0)
+			s.refuse(e, ErrClosed)
 		}
 	}
 	s.mu.Unlock()
@@ -444,8 +462,9 @@ func (s *state) flush() {
 		for i, e := range rest {
 			e.b.prepare(&reqs[i], s.efd)
 		}
-		got, e := s.core.Submit(len(rest)) // without mu: it may wait for buffered I/O
-		rest = s.submitted(rest, got, e)
+		// Without mu: io_submit may wait for buffered I/O.
+		got, e, gone := s.submitHolding(rest)
+		rest = s.submitted(rest, got, e, gone)
 	}
 	clear(q)
 	s.spare = q[:0] // only the holder of subMu touches spare
@@ -462,12 +481,12 @@ func (s *state) flush() {
 }
 
 // submitted records the outcome of io_submit on q: it took q[:got], and if
-// e is set refused q[got]. It carries out the Cancel calls that came while
+// e is set refused q[got], or if gone is set q[got]'s file was closed. It carries out the Cancel calls that came while
 // io_submit ran, and gives back the slots of Blocks not submitted. It
 // returns the Blocks still to submit: those after the refused one, less
 // the rest of its Submit call's. Blocks whose events were reaped meanwhile
 // are no longer owned by s.
-func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
+func (s *state) submitted(q []queued, got int, e syscall.Errno, gone bool) []queued {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, qb := range q[:got] {
@@ -483,16 +502,20 @@ func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
 		}
 		b.cancelPending = false
 	}
-	if e == 0 || got >= len(q) {
+	if got >= len(q) || e == 0 && !gone {
 		return nil
 	}
+	var cause error = os.ErrClosed
+	if e != 0 {
+		cause = e
+	}
 	r := q[got]
-	s.refuse(r, false, e)
+	s.refuse(r, cause)
 	rest := q[got+1:]
 	k := 0
 	for _, qb := range rest {
 		if qb.round == r.round {
-			s.refuse(qb, false, e) // after the refused one: not submitted
+			s.refuse(qb, cause) // after the refused one: not submitted
 		} else {
 			rest[k] = qb
 			k++
@@ -501,23 +524,17 @@ func (s *state) submitted(q []queued, got int, e syscall.Errno) []queued {
 	return rest[:k]
 }
 
-// refuse records that q was not submitted, because the Context was closed
-// or io_submit refused it (or one before it in its round) with e, and
-// gives its Block back. The caller holds mu.
-func (s *state) refuse(q queued, closed bool, e syscall.Errno) {
+// refuse records that q was not submitted, for cause (see notSubmitted),
+// and gives its Block back. The caller holds mu.
+func (s *state) refuse(q queued, cause error) {
 	if q.c != nil {
-		q.c.fail(q.i, closed, e)
+		q.c.fail(q.i, cause)
 		s.giveBack(q.b, nil)
 		return
 	}
-	// Detached: its Submit call has returned; tell its Wait. The hint,
-	// which may take system calls on the file, is left to unsentError,
-	// outside mu.
-	err := &Error{Op: "submit", Index: -1, Err: ErrClosed}
-	if !closed {
-		err = &Error{Op: "io_submit", Index: -1, Err: e}
-	}
-	s.giveBack(q.b, err)
+	// Detached: its Submit call has returned; tell its Wait. The hint is
+	// left to unsentError, outside mu.
+	s.giveBack(q.b, notSubmitted(cause, -1, q.b, false))
 }
 
 // unsentError returns why a detached Block, its Wait over, was not

@@ -1,0 +1,112 @@
+//go:build linux && cgo
+
+package aio
+
+import "syscall"
+
+// Holding files open around io_submit. Submit reads each Block's descriptor
+// when it claims the Block (lookupFD), and io_submit may come later, in a
+// flush made by another goroutine. A caller closing the file in between
+// would let the kernel get a closed number, or one that a file opened
+// meanwhile has reused: a write could land in the wrong file. So a flush
+// holds every file of its batch open through its RawConn's Control, as
+// os.File holds its own descriptor during a read, from before io_submit
+// until it returns; a file found closed by then is refused, with the Blocks
+// after it in its Submit round. Descriptors given as FD are the caller's
+// to keep open, and are not held.
+
+// holds is the flush's scratch for holding files, guarded by subMu.
+type holds struct {
+	files []heldFile                   // distinct files of the batch, by first Block
+	seen  map[syscall.RawConn]struct{} // for batches of many files
+	fns   []func(uintptr)              // fns[k] holds files[k+1:] and submits
+	n     int                          // requests to submit, from the front
+	got   int                          // how many io_submit took
+	errno syscall.Errno                // why it stopped short of n
+	gone  bool                         // a held file was found closed: n was cut to its first Block
+}
+
+// heldFile is a file of the batch and the index of its first Block.
+type heldFile struct {
+	rc    syscall.RawConn
+	first int
+}
+
+// manyFiles is the number of files past which submitHolding finds the
+// distinct ones with a map rather than by looking through those found.
+const manyFiles = 8
+
+// submitHolding submits q's requests, prepared in the core's descriptor
+// array, with their files held open. It returns how many io_submit took,
+// the errno that stopped it short, and whether a file was found closed:
+// then the requests before that file's first Block went in and that Block
+// is q[got]. The caller holds subMu.
+func (s *state) submitHolding(q []queued) (int, syscall.Errno, bool) {
+	h := &s.holds
+	for i, e := range q {
+		rc := e.b.rc
+		if _, ok := rc.(rawFD); ok || (i > 0 && q[i-1].b.rc == rc) {
+			continue
+		}
+		if h.known(rc) {
+			continue
+		}
+		h.files = append(h.files, heldFile{rc, i})
+	}
+	h.n, h.got, h.errno, h.gone = len(q), 0, 0, false
+	s.holdFrom(0)
+	clear(h.files)
+	h.files = h.files[:0]
+	clear(h.seen)
+	return h.got, h.errno, h.gone
+}
+
+// known reports whether rc is among the files found, noting it if not.
+func (h *holds) known(rc syscall.RawConn) bool {
+	if len(h.files) < manyFiles {
+		for _, f := range h.files {
+			if f.rc == rc {
+				return true
+			}
+		}
+		return false
+	}
+	if h.seen == nil {
+		h.seen = make(map[syscall.RawConn]struct{})
+	}
+	if len(h.seen) == 0 {
+		for _, f := range h.files {
+			h.seen[f.rc] = struct{}{}
+		}
+	}
+	if _, ok := h.seen[rc]; ok {
+		return true
+	}
+	h.seen[rc] = struct{}{}
+	return false
+}
+
+// holdFrom holds files[k:] open, each inside the Control of the one
+// before, then submits the first n requests. A file found closed cuts n to
+// its first Block; files whose first Block is past n need no holding.
+func (s *state) holdFrom(k int) {
+	h := &s.holds
+	for k < len(h.files) && h.files[k].first >= h.n {
+		k++
+	}
+	if k == len(h.files) {
+		if h.n > 0 {
+			h.got, h.errno = s.core.Submit(h.n)
+		}
+		return
+	}
+	for len(h.fns) <= k {
+		next := len(h.fns) + 1
+		h.fns = append(h.fns, func(uintptr) { s.holdFrom(next) })
+	}
+	if h.files[k].rc.Control(h.fns[k]) != nil {
+		// Closed since its Blocks were claimed.
+		h.n, h.gone = h.files[k].first, true
+		s.holdFrom(k + 1)
+	}
+}
