@@ -94,6 +94,9 @@ type state struct {
 	// testNoRoom, set only by tests, runs when enqueue finds no room,
 	// under mu: where a reader may take events meanwhile.
 	testNoRoom func()
+	// testBeforeSubmit, set only by tests, runs in a flush before it
+	// holds the batch's files and calls io_submit, under subMu.
+	testBeforeSubmit func()
 
 	submits   atomic.Uint64
 	wakeups   atomic.Uint64

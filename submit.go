@@ -463,6 +463,9 @@ func (s *state) flush() {
 			e.b.prepare(&reqs[i], s.efd)
 		}
 		// Without mu: io_submit may wait for buffered I/O.
+		if s.testBeforeSubmit != nil {
+			s.testBeforeSubmit()
+		}
 		got, e, gone := s.submitHolding(rest)
 		rest = s.submitted(rest, got, e, gone)
 	}
