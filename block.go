@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,7 @@ type Block struct {
 	cmd     Command
 	file    syscall.Conn    // keeps an *os.File or net.Conn referenced
 	rc      syscall.RawConn // file's, to read its descriptor at Submit
+	holdKey any             // tells the Block's file apart in a flush: see bind
 	readFD  func(uintptr)   // stores the descriptor in fd; made once
 	fd      int32
 	fdBad   bool     // the descriptor read at SetFile is out of range
@@ -176,6 +178,19 @@ func (b *Block) setFile(f syscall.Conn) {
 // File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
 	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
+	// A flush holds each file once (see hold.go): os.File returns a new
+	// RawConn at each SyscallConn, so the *os.File tells its Blocks'
+	// files apart. Other files go by their RawConn where it can be
+	// compared (a Conn's may hold a slice), else each Block by itself.
+	switch f.(type) {
+	case *os.File:
+		b.holdKey = f
+	default:
+		b.holdKey = b
+		if rc != nil && reflect.TypeOf(rc).Comparable() {
+			b.holdKey = rc
+		}
+	}
 	if b.readFD == nil {
 		b.readFD = func(fd uintptr) {
 			b.fd = -1 // out of range: refused as EBADF

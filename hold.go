@@ -17,17 +17,19 @@ import "syscall"
 
 // holds is the flush's scratch for holding files, guarded by subMu.
 type holds struct {
-	files []heldFile                   // distinct files of the batch, by first Block
-	seen  map[syscall.RawConn]struct{} // for batches of many files
-	fns   []func(uintptr)              // fns[k] holds files[k+1:] and submits
-	n     int                          // requests to submit, from the front
-	got   int                          // how many io_submit took
-	errno syscall.Errno                // why it stopped short of n
-	gone  bool                         // a held file was found closed: n was cut to its first Block
+	files []heldFile       // distinct files of the batch, by first Block
+	seen  map[any]struct{} // holdKeys, for batches of many files
+	fns   []func(uintptr)  // fns[k] holds files[k+1:] and submits
+	n     int              // requests to submit, from the front
+	got   int              // how many io_submit took
+	errno syscall.Errno    // why it stopped short of n
+	gone  bool             // a held file was found closed: n was cut to its first Block
+	ran   bool             // Submit was called: once only
 }
 
 // heldFile is a file of the batch and the index of its first Block.
 type heldFile struct {
+	key   any
 	rc    syscall.RawConn
 	first int
 }
@@ -44,16 +46,16 @@ const manyFiles = 8
 func (s *state) submitHolding(q []queued) (int, syscall.Errno, bool) {
 	h := &s.holds
 	for i, e := range q {
-		rc := e.b.rc
-		if _, ok := rc.(rawFD); ok || (i > 0 && q[i-1].b.rc == rc) {
+		key := e.b.holdKey
+		if _, ok := e.b.rc.(rawFD); ok || (i > 0 && q[i-1].b.holdKey == key) {
 			continue
 		}
-		if h.known(rc) {
+		if h.known(key) {
 			continue
 		}
-		h.files = append(h.files, heldFile{rc, i})
+		h.files = append(h.files, heldFile{key, e.b.rc, i})
 	}
-	h.n, h.got, h.errno, h.gone = len(q), 0, 0, false
+	h.n, h.got, h.errno, h.gone, h.ran = len(q), 0, 0, false, false
 	s.holdFrom(0)
 	clear(h.files)
 	h.files = h.files[:0]
@@ -61,28 +63,29 @@ func (s *state) submitHolding(q []queued) (int, syscall.Errno, bool) {
 	return h.got, h.errno, h.gone
 }
 
-// known reports whether rc is among the files found, noting it if not.
-func (h *holds) known(rc syscall.RawConn) bool {
+// known reports whether the file with holdKey key is among the files
+// found, noting it if not.
+func (h *holds) known(key any) bool {
 	if len(h.files) < manyFiles {
 		for _, f := range h.files {
-			if f.rc == rc {
+			if f.key == key {
 				return true
 			}
 		}
 		return false
 	}
 	if h.seen == nil {
-		h.seen = make(map[syscall.RawConn]struct{})
+		h.seen = make(map[any]struct{})
 	}
 	if len(h.seen) == 0 {
 		for _, f := range h.files {
-			h.seen[f.rc] = struct{}{}
+			h.seen[f.key] = struct{}{}
 		}
 	}
-	if _, ok := h.seen[rc]; ok {
+	if _, ok := h.seen[key]; ok {
 		return true
 	}
-	h.seen[rc] = struct{}{}
+	h.seen[key] = struct{}{}
 	return false
 }
 
@@ -96,6 +99,7 @@ func (s *state) holdFrom(k int) {
 	}
 	if k == len(h.files) {
 		if h.n > 0 {
+			h.ran = true
 			h.got, h.errno = s.core.Submit(h.n)
 		}
 		return
@@ -104,8 +108,9 @@ func (s *state) holdFrom(k int) {
 		next := len(h.fns) + 1
 		h.fns = append(h.fns, func(uintptr) { s.holdFrom(next) })
 	}
-	if h.files[k].rc.Control(h.fns[k]) != nil {
-		// Closed since its Blocks were claimed.
+	if h.files[k].rc.Control(h.fns[k]) != nil && !h.ran {
+		// Closed since its Blocks were claimed. (A Control that ran
+		// the function and then failed held the file all the same.)
 		h.n, h.gone = h.files[k].first, true
 		s.holdFrom(k + 1)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -57,5 +59,150 @@ func TestSubmitFileClosedBeforeIOSubmit(t *testing.T) {
 		if ev.Res != 4 || string(ev.Block.Buffer()) != "bbbb" {
 			t.Fatalf("read of B: %d, %q", ev.Res, ev.Block.Buffer())
 		}
+	}
+}
+
+// valueRC is a RawConn of a type that cannot be compared (a struct with a
+// slice), as a user's syscall.Conn may return.
+type valueRC struct {
+	rc   syscall.RawConn
+	tags []string
+}
+
+func (v valueRC) Control(f func(uintptr)) error    { return v.rc.Control(f) }
+func (v valueRC) Read(f func(uintptr) bool) error  { return v.rc.Read(f) }
+func (v valueRC) Write(f func(uintptr) bool) error { return v.rc.Write(f) }
+
+type valueConn struct{ f *os.File }
+
+func (c valueConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.f.SyscallConn()
+	return valueRC{rc, nil}, err
+}
+
+// lateRC is a RawConn whose Control runs f and then fails, once late is
+// set, as a wrapper checking something after the fact might.
+type lateRC struct {
+	rc   syscall.RawConn
+	late *atomic.Bool
+}
+
+func (c lateRC) Control(f func(uintptr)) error {
+	if err := c.rc.Control(f); err != nil || !c.late.Load() {
+		return err
+	}
+	return errors.New("late error")
+}
+func (c lateRC) Read(f func(uintptr) bool) error  { return c.rc.Read(f) }
+func (c lateRC) Write(f func(uintptr) bool) error { return c.rc.Write(f) }
+
+type lateConn struct {
+	f    *os.File
+	late *atomic.Bool
+}
+
+func (c lateConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.f.SyscallConn()
+	return lateRC{rc, c.late}, err
+}
+
+// testFile returns a file of 4096 zeros, closed at the end of the test.
+func testFile(t *testing.T) *os.File {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// A flush holds each file once: Blocks on one *os.File share a key (its
+// SyscallConn is new at each call), a file whose RawConn can be compared
+// goes by it, and one whose RawConn cannot goes Block by Block, so that
+// Submit never compares what cannot be compared. Two Blocks of such a
+// file go in together.
+func TestHoldKeys(t *testing.T) {
+	f := testFile(t)
+	a, b := NewRead(f, make([]byte, 4), 0), NewRead(f, make([]byte, 4), 0)
+	if a.holdKey != b.holdKey || a.holdKey != any(f) {
+		t.Fatalf("Blocks on one *os.File: keys %v and %v, want the file", a.holdKey, b.holdKey)
+	}
+	v1, v2 := NewRead(valueConn{f}, make([]byte, 4), 0), NewRead(valueConn{f}, make([]byte, 4), 0)
+	if v1.holdKey != any(v1) || v2.holdKey != any(v2) {
+		t.Fatalf("Blocks on a file with an uncomparable RawConn: keys %v, %v, want each Block", v1.holdKey, v2.holdKey)
+	}
+	var late atomic.Bool
+	l := NewRead(lateConn{f, &late}, make([]byte, 4), 0)
+	if _, ok := l.holdKey.(lateRC); !ok {
+		t.Fatalf("a Block on a file with a comparable RawConn: key %T, want its RawConn", l.holdKey)
+	}
+	ctx, err := NewContext(8, Manual())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	if n, err := ctx.Submit(v1, v2, a, b); n != 4 || err != nil {
+		t.Fatalf("Submit: %d, %v", n, err)
+	}
+	if evs, err := ctx.GetEvents(4, 4, -1); len(evs) != 4 || err != nil {
+		t.Fatalf("GetEvents: %d, %v", len(evs), err)
+	}
+}
+
+// A Control that runs its function and then fails has held the file all
+// the same: the flush does not take the error for a closed file and call
+// io_submit again for the same requests.
+func TestSubmitControlFailsAfterRunning(t *testing.T) {
+	f := testFile(t)
+	var late atomic.Bool
+	ctx, err := NewContext(8, Manual())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	a, b := NewRead(f, make([]byte, 4), 0), NewRead(lateConn{f, &late}, make([]byte, 4), 0)
+	ctx.s.testBeforeSubmit = func() { late.Store(true) }
+	if n, err := ctx.Submit(a, b); n != 2 || err != nil {
+		t.Fatalf("Submit: %d, %v", n, err)
+	}
+	if st := ctx.Stats(); st.Submitted != 2 {
+		t.Fatalf("2 Blocks, %d requests taken by io_submit: %+v", st.Submitted, st)
+	}
+	if evs, err := ctx.GetEvents(2, 2, -1); len(evs) != 2 || err != nil {
+		t.Fatalf("GetEvents: %d, %v", len(evs), err)
+	}
+}
+
+// A batch of 1000 distinct files, the 990th closed before io_submit: the
+// files are held 1000 deep, and the 989 Blocks before its Block go in.
+func TestSubmitManyFilesOneClosed(t *testing.T) {
+	const n, closed = 1000, 989
+	path := testFile(t).Name()
+	ctx, err := NewContext(n, Manual())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	blocks, files := make([]*Block, n), make([]*os.File, n)
+	for i := range blocks {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[i], blocks[i] = f, NewRead(f, make([]byte, 1), 0)
+	}
+	ctx.s.testBeforeSubmit = func() { files[closed].Close() }
+	k, err := ctx.Submit(blocks...)
+	var e *Error
+	if k != closed || !errors.Is(err, os.ErrClosed) || !errors.As(err, &e) || e.Index != closed {
+		t.Fatalf("Submit: %d, %v; want %d and os.ErrClosed at block %d", k, err, closed, closed)
+	}
+	if evs, err := ctx.GetEvents(k, k, -1); len(evs) != k || err != nil {
+		t.Fatalf("GetEvents: %d, %v", len(evs), err)
 	}
 }
