@@ -57,7 +57,13 @@ func (s *state) openStream(nslots int) error {
 		return opError("epoll", err, "the network poller cannot watch the stream's epoll descriptor")
 	}
 	s.fired = func(fd uintptr) bool {
-		// Take the one-shot event; none yet means wait for it.
+		// Take the one-shot event; none yet means wait for it. The
+		// look must come first, though it costs a system call after
+		// the stream goroutine has woken the reader: each Read starts
+		// by clearing the poller's record of an edge (internal/poll's
+		// prepareRead), so parking without looking would lose an
+		// event that fired while the last batch was delivered (tried:
+		// the tests hung).
 		n, err := syscall.EpollWait(int(fd), s.epEvent[:], 0)
 		return n > 0 || (err != nil && err != syscall.EAGAIN)
 	}
