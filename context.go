@@ -77,6 +77,7 @@ type state struct {
 	epRC       syscall.RawConn // ep's, to wait on the network poller
 	fired      func(fd uintptr) bool
 	epEvent    [1]syscall.EpollEvent
+	armEvent   syscall.EpollEvent // arm's; guarded by reapMu
 	efdBuf     [8]byte
 	registered bool // efd is registered with ep; guarded by reapMu
 	armed      bool // and armed; guarded by reapMu

@@ -149,12 +149,14 @@ func (s *state) pumpSubmitted() {
 // in flight.
 func (s *state) arm() {
 	syscall.Read(int(s.efd), s.efdBuf[:]) // EAGAIN: already zero
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLONESHOT}
+	// In a field: a local's address may escape under -asan, and arm
+	// would allocate once per call.
+	s.armEvent = syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLONESHOT}
 	op := syscall.EPOLL_CTL_ADD
 	if s.registered {
 		op = syscall.EPOLL_CTL_MOD // disarmed by its firing
 	}
-	if syscall.EpollCtl(int(s.epfd), op, int(s.efd), &ev) == nil {
+	if syscall.EpollCtl(int(s.epfd), op, int(s.efd), &s.armEvent) == nil {
 		s.registered, s.armed = true, true
 		return
 	}
