@@ -18,20 +18,7 @@ import (
 // its round. The Blocks not submitted are idle, and the third goes in on
 // its own after.
 func TestSubmitFileClosedBeforeIOSubmit(t *testing.T) {
-	dir := t.TempDir()
-	open := func(name string) *os.File {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(name+name+name+name), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
-	a, b := open("a"), open("b")
+	a, b := testFile(t, []byte("aaaa")), testFile(t, []byte("bbbb"))
 	ctx, err := NewContext(8, Manual())
 	if err != nil {
 		t.Fatal(err)
@@ -106,10 +93,14 @@ func (c lateConn) SyscallConn() (syscall.RawConn, error) {
 	return lateRC{rc, c.late}, err
 }
 
-// testFile returns a file of 4096 zeros, closed at the end of the test.
-func testFile(t *testing.T) *os.File {
+// testFile returns a file holding data (4096 zeros if nil), open for
+// reading and closed at the end of the test.
+func testFile(t *testing.T, data []byte) *os.File {
+	if data == nil {
+		data = make([]byte, 4096)
+	}
 	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, make([]byte, 4096), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -126,7 +117,7 @@ func testFile(t *testing.T) *os.File {
 // Submit never compares what cannot be compared. Two Blocks of such a
 // file go in together.
 func TestHoldKeys(t *testing.T) {
-	f := testFile(t)
+	f := testFile(t, nil)
 	a, b := NewRead(f, make([]byte, 4), 0), NewRead(f, make([]byte, 4), 0)
 	if a.holdKey != b.holdKey || a.holdKey != any(f) {
 		t.Fatalf("Blocks on one *os.File: keys %v and %v, want the file", a.holdKey, b.holdKey)
@@ -157,7 +148,7 @@ func TestHoldKeys(t *testing.T) {
 // the same: the flush does not take the error for a closed file and call
 // io_submit again for the same requests.
 func TestSubmitControlFailsAfterRunning(t *testing.T) {
-	f := testFile(t)
+	f := testFile(t, nil)
 	var late atomic.Bool
 	ctx, err := NewContext(8, Manual())
 	if err != nil {
@@ -181,7 +172,7 @@ func TestSubmitControlFailsAfterRunning(t *testing.T) {
 // files are held 1000 deep, and the 989 Blocks before its Block go in.
 func TestSubmitManyFilesOneClosed(t *testing.T) {
 	const n, closed = 1000, 989
-	path := testFile(t).Name()
+	path := testFile(t, nil).Name()
 	ctx, err := NewContext(n, Manual())
 	if err != nil {
 		t.Fatal(err)
