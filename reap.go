@@ -52,6 +52,14 @@ func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, e
 	for {
 		var err error
 		out, err = s.reap(out, max(minNr-len(out), 0), maxNr-len(out), deadline, timeout == 0)
+		if err == errReapClosed {
+			// Closed while this call waited: what it collected is
+			// its result; with nothing, the Context's closing is.
+			if len(out) > 0 {
+				return out, nil
+			}
+			return nil, opError("io_getevents", ErrClosed, "")
+		}
 		if err != nil || len(out) >= minNr || len(out) == maxNr ||
 			(timeout >= 0 && !time.Now().Before(deadline)) {
 			return out, err
@@ -59,10 +67,15 @@ func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, e
 	}
 }
 
+// errReapClosed is reap's report that the Context is closed. Every loop
+// over reap must end on it: a closed Context never gives more events.
+var errReapClosed = errors.New("reap: context closed")
+
 // reap takes a turn at the kernel's event ring: what the ring holds, then
 // if that is too few, one io_getevents call that waits at most reapSlice,
 // and not past deadline (unless it is zero), appending to out. With poll
-// set it does not queue for its turn.
+// set it does not queue for its turn. On a closed Context it returns out
+// and errReapClosed.
 func (s *state) reap(out []Event, minNr, maxNr int, deadline time.Time, poll bool) ([]Event, error) {
 	if poll {
 		if !s.reapMu.TryLock() {
@@ -76,10 +89,7 @@ func (s *state) reap(out []Event, minNr, maxNr int, deadline time.Time, poll boo
 	closed := s.core == nil || s.closed
 	s.mu.Unlock()
 	if closed {
-		if len(out) > 0 {
-			return out, nil
-		}
-		return nil, opError("io_getevents", ErrClosed, "")
+		return out, errReapClosed
 	}
 	// The wait is reckoned now that it is this call's turn.
 	wait := reapSlice
