@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -165,7 +166,7 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 func (b *Block) setFile(f syscall.Conn) {
 	rc, err := rawConnOf(f)
 	b.bind(f, rc, err)
-	if err == nil && rc.Control(b.readFD) == nil {
+	if err == nil && control(rc, b.readFD) == nil {
 		b.fdBad = b.fd < 0
 		if b.kind = kindOf(b.fd); b.kind == kindFile {
 			b.dio = directAlign(b.fd)
@@ -178,16 +179,21 @@ func (b *Block) setFile(f syscall.Conn) {
 // File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
 	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
-	// A flush holds each file once (see hold.go): os.File returns a new
-	// RawConn at each SyscallConn, so the *os.File tells its Blocks'
-	// files apart. Other files go by their RawConn where it can be
-	// compared (a Conn's may hold a slice), else each Block by itself.
+	// A flush holds each file once (see hold.go), telling files apart by
+	// a key it compares with == and hashes into a map. A key must be a
+	// pointer: comparing two interface values of any other type can
+	// panic, even where reflect calls the type comparable (a struct with
+	// an interface field holding a slice, as a decorating RawConn often
+	// is). os.File returns a new RawConn at each SyscallConn, so the
+	// *os.File tells its Blocks' files apart; other files go by their
+	// RawConn where it is a pointer (a net.Conn's is), else each Block by
+	// itself.
 	switch f.(type) {
 	case *os.File:
 		b.holdKey = f
 	default:
 		b.holdKey = b
-		if rc != nil && reflect.TypeOf(rc).Comparable() {
+		if rc != nil && reflect.TypeOf(rc).Kind() == reflect.Pointer {
 			b.holdKey = rc
 		}
 	}
@@ -404,7 +410,10 @@ func (b *Block) check() (detail string, err error) {
 	// A file closed, or a descriptor out of range, before Submit is
 	// refused here, with the batch, rather than when its turn comes
 	// (lookupFD), which would let the Blocks before it go in.
-	if err := b.rc.Control(ignoreFD); err != nil {
+	if err := control(b.rc, ignoreFD); err != nil {
+		if errors.Is(err, errControlPanic) {
+			return err.Error(), syscall.EBADF
+		}
 		return err.Error(), os.ErrClosed
 	}
 	if b.fdBad {
@@ -462,7 +471,10 @@ var ignoreFD = func(uintptr) {}
 // the Block is claimed, so that a file closed since the Block was made is
 // refused instead of its number, perhaps reused, being used.
 func (b *Block) lookupFD() (detail string, err error) {
-	if err := b.rc.Control(b.readFD); err != nil {
+	if err := control(b.rc, b.readFD); err != nil {
+		if errors.Is(err, errControlPanic) {
+			return err.Error(), syscall.EBADF
+		}
 		return err.Error(), os.ErrClosed
 	}
 	if b.fd < 0 {

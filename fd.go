@@ -3,6 +3,7 @@ package aio
 import (
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 )
 
@@ -23,13 +24,62 @@ func (rawFD) Write(func(fd uintptr) bool) error   { return errors.ErrUnsupported
 
 // rawConnOf returns the syscall.RawConn through which f's descriptor is
 // read; unlike os.File.Fd, reading it that way leaves a non-blocking file
-// non-blocking.
-func rawConnOf(f syscall.Conn) (syscall.RawConn, error) {
+// non-blocking. A SyscallConn method that panics, or returns a nil
+// RawConn, gives an error wrapping EBADF.
+func rawConnOf(f syscall.Conn) (rc syscall.RawConn, err error) {
 	switch f := f.(type) {
 	case nil:
 		return nil, fmt.Errorf("nil file: %w", syscall.EBADF)
 	case FD:
 		return rawFD(f), nil
+	case *os.File:
+		return f.SyscallConn()
 	}
-	return f.SyscallConn()
+	defer func() {
+		if r := recover(); r != nil {
+			rc, err = nil, &callerPanic{"SyscallConn", r}
+		}
+	}()
+	if rc, err = f.SyscallConn(); err == nil && rc == nil {
+		err = fmt.Errorf("SyscallConn returned a nil RawConn: %w", syscall.EBADF)
+	}
+	return rc, err
+}
+
+// control runs fn with rc's descriptor, as rc.Control does. rc may be the
+// caller's own RawConn, whose Control runs the caller's code: a panic in
+// it comes back as an error wrapping errControlPanic (and EBADF), so that
+// it can leave no lock held and no Block claimed. (A panic in fn itself,
+// the package's code, is recovered the same way.)
+func control(rc syscall.RawConn, fn func(uintptr)) (err error) {
+	if r, ok := rc.(rawFD); ok {
+		fn(uintptr(r))
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = &callerPanic{"RawConn.Control", r}
+		}
+	}()
+	return rc.Control(fn)
+}
+
+// errControlPanic is wrapped by the error of a file whose SyscallConn or
+// RawConn.Control panicked.
+var errControlPanic = errors.New("panicked")
+
+// callerPanic is a panic in a method of the caller's file, recovered.
+type callerPanic struct {
+	method string
+	value  any
+}
+
+func (p *callerPanic) Error() string {
+	return fmt.Sprintf("the file's %s panicked: %v", p.method, p.value)
+}
+
+// Is makes errors.Is find errControlPanic and EBADF: the file gives no
+// usable descriptor.
+func (p *callerPanic) Is(target error) bool {
+	return target == errControlPanic || target == syscall.EBADF
 }

@@ -2,7 +2,11 @@
 
 package aio
 
-import "syscall"
+import (
+	"errors"
+	"os"
+	"syscall"
+)
 
 // Holding files open around io_submit. Submit reads each Block's descriptor
 // when it claims the Block (lookupFD), and io_submit may come later, in a
@@ -23,7 +27,7 @@ type holds struct {
 	n     int              // requests to submit, from the front
 	got   int              // how many io_submit took
 	errno syscall.Errno    // why it stopped short of n
-	gone  bool             // a held file was found closed: n was cut to its first Block
+	gone  error            // why a file could not be held (os.ErrClosed, or its Control panicked): n was cut to its first Block
 	ran   bool             // Submit was called: once only
 }
 
@@ -40,10 +44,11 @@ const manyFiles = 8
 
 // submitHolding submits q's requests, prepared in the core's descriptor
 // array, with their files held open. It returns how many io_submit took,
-// the errno that stopped it short, and whether a file was found closed:
-// then the requests before that file's first Block went in and that Block
-// is q[got]. The caller holds subMu.
-func (s *state) submitHolding(q []queued) (int, syscall.Errno, bool) {
+// the errno that stopped it short, and why a file could not be held
+// (os.ErrClosed, or its Control panicked), if one could not: then the
+// requests before that file's first Block went in and that Block is
+// q[got]. The caller holds subMu.
+func (s *state) submitHolding(q []queued) (int, syscall.Errno, error) {
 	h := &s.holds
 	for i, e := range q {
 		key := e.b.holdKey
@@ -55,7 +60,7 @@ func (s *state) submitHolding(q []queued) (int, syscall.Errno, bool) {
 		}
 		h.files = append(h.files, heldFile{key, e.b.rc, i})
 	}
-	h.n, h.got, h.errno, h.gone, h.ran = len(q), 0, 0, false, false
+	h.n, h.got, h.errno, h.gone, h.ran = len(q), 0, 0, nil, false
 	s.holdFrom(0)
 	clear(h.files)
 	h.files = h.files[:0]
@@ -108,10 +113,14 @@ func (s *state) holdFrom(k int) {
 		next := len(h.fns) + 1
 		h.fns = append(h.fns, func(uintptr) { s.holdFrom(next) })
 	}
-	if h.files[k].rc.Control(h.fns[k]) != nil && !h.ran {
-		// Closed since its Blocks were claimed. (A Control that ran
-		// the function and then failed held the file all the same.)
-		h.n, h.gone = h.files[k].first, true
+	if err := control(h.files[k].rc, h.fns[k]); err != nil && !h.ran {
+		// Closed since its Blocks were claimed, or its Control
+		// panicked before holding it. (A Control that ran the
+		// function and then failed held the file all the same.)
+		h.n, h.gone = h.files[k].first, os.ErrClosed
+		if errors.Is(err, errControlPanic) {
+			h.gone = err
+		}
 		s.holdFrom(k + 1)
 	}
 }

@@ -112,10 +112,9 @@ func testFile(t *testing.T, data []byte) *os.File {
 }
 
 // A flush holds each file once: Blocks on one *os.File share a key (its
-// SyscallConn is new at each call), a file whose RawConn can be compared
-// goes by it, and one whose RawConn cannot goes Block by Block, so that
-// Submit never compares what cannot be compared. Two Blocks of such a
-// file go in together.
+// SyscallConn is new at each call), a file whose RawConn is a pointer goes
+// by it, and any other goes Block by Block, so that Submit never compares
+// what could panic when compared. Blocks of each kind go in together.
 func TestHoldKeys(t *testing.T) {
 	f := testFile(t, nil)
 	a, b := NewRead(f, make([]byte, 4), 0), NewRead(f, make([]byte, 4), 0)
@@ -128,20 +127,42 @@ func TestHoldKeys(t *testing.T) {
 	}
 	var late atomic.Bool
 	l := NewRead(lateConn{f, &late}, make([]byte, 4), 0)
-	if _, ok := l.holdKey.(lateRC); !ok {
-		t.Fatalf("a Block on a file with a comparable RawConn: key %T, want its RawConn", l.holdKey)
+	if l.holdKey != any(l) {
+		t.Fatalf("a Block on a file whose RawConn is a struct: key %T, want the Block", l.holdKey)
+	}
+	pc := &ptrConn{f: f}
+	p1, p2 := NewRead(pc, make([]byte, 4), 0), NewRead(pc, make([]byte, 4), 0)
+	if p1.holdKey != p2.holdKey || p1.holdKey != any(pc.rc) {
+		t.Fatalf("Blocks on a file with a pointer RawConn: keys %v, %v, want the RawConn", p1.holdKey, p2.holdKey)
 	}
 	ctx, err := NewContext(8, Manual())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ctx.Close()
-	if n, err := ctx.Submit(v1, v2, a, b); n != 4 || err != nil {
+	if n, err := ctx.Submit(v1, v2, a, b, l, p1, p2); n != 7 || err != nil {
 		t.Fatalf("Submit: %d, %v", n, err)
 	}
-	if evs, err := ctx.GetEvents(4, 4, -1); len(evs) != 4 || err != nil {
+	if evs, err := ctx.GetEvents(7, 7, -1); len(evs) != 7 || err != nil {
 		t.Fatalf("GetEvents: %d, %v", len(evs), err)
 	}
+}
+
+// ptrConn returns the same pointer RawConn at every call.
+type ptrConn struct {
+	f  *os.File
+	rc *valueRC
+}
+
+func (c *ptrConn) SyscallConn() (syscall.RawConn, error) {
+	if c.rc == nil {
+		rc, err := c.f.SyscallConn()
+		if err != nil {
+			return nil, err
+		}
+		c.rc = &valueRC{rc, []string{"ptr"}}
+	}
+	return c.rc, nil
 }
 
 // A Control that runs its function and then fails has held the file all

@@ -42,7 +42,10 @@ func notSubmitted(cause error, i int, b *Block, hint bool) *Error {
 	case os.ErrClosed:
 		return &Error{Op: "submit", Index: i, Err: os.ErrClosed, Detail: "the file was closed before io_submit"}
 	}
-	e, _ := cause.(syscall.Errno)
+	e, ok := cause.(syscall.Errno)
+	if !ok {
+		return &Error{Op: "submit", Index: i, Err: cause}
+	}
 	err := &Error{Op: "io_submit", Index: i, Err: e}
 	if hint {
 		err.Detail = submitHint(e, b)
@@ -192,9 +195,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			if detach {
 				s.flushQueued()
 			} else {
-				s.subMu.Lock()
-				s.flush() // ours, unless the previous holder took them
-				s.subMu.Unlock()
+				s.flushLocked() // ours, unless the previous holder took them
 				s.flushQueued()
 				if failed, err := s.outcome(c, blocks); err != nil {
 					return failed, err
@@ -338,9 +339,23 @@ func (s *state) flushQueued() {
 		if empty || !s.subMu.TryLock() {
 			return
 		}
-		s.flush()
-		s.subMu.Unlock()
+		s.flushHeld()
 	}
+}
+
+// flushLocked flushes the queue under subMu. The unlock is deferred: a
+// flush runs the caller's code (RawConn.Control), and whatever happens
+// there must not leave the Context wedged.
+func (s *state) flushLocked() {
+	s.subMu.Lock()
+	s.flushHeld()
+}
+
+// flushHeld flushes the queue and lets go of subMu, which the caller
+// holds.
+func (s *state) flushHeld() {
+	defer s.subMu.Unlock()
+	s.flush()
 }
 
 // enqueue claims as many of blocks as there is room for, from the front,
@@ -484,12 +499,13 @@ func (s *state) flush() {
 }
 
 // submitted records the outcome of io_submit on q: it took q[:got], and if
-// e is set refused q[got], or if gone is set q[got]'s file was closed. It carries out the Cancel calls that came while
+// e is set refused q[got], or if gone is set q[got]'s file could not be
+// held open, for that reason. It carries out the Cancel calls that came while
 // io_submit ran, and gives back the slots of Blocks not submitted. It
 // returns the Blocks still to submit: those after the refused one, less
 // the rest of its Submit call's. Blocks whose events were reaped meanwhile
 // are no longer owned by s.
-func (s *state) submitted(q []queued, got int, e syscall.Errno, gone bool) []queued {
+func (s *state) submitted(q []queued, got int, e syscall.Errno, gone error) []queued {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, qb := range q[:got] {
@@ -505,10 +521,10 @@ func (s *state) submitted(q []queued, got int, e syscall.Errno, gone bool) []que
 		}
 		b.cancelPending = false
 	}
-	if got >= len(q) || e == 0 && !gone {
+	if got >= len(q) || e == 0 && gone == nil {
 		return nil
 	}
-	var cause error = os.ErrClosed
+	cause := gone
 	if e != 0 {
 		cause = e
 	}
