@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -183,16 +184,16 @@ func TestBadDirectAlignment(t *testing.T) {
 }
 
 // Bad files: no descriptor, a closed one, one open the wrong way, a
-// directory, a socket. The package refuses what it can tell from the
-// Block (a nil file, a negative or out-of-range descriptor, a closed
-// *os.File, a directory, a socket); io_submit refuses the rest (EBADF),
-// taking nothing.
+// directory, a socket, a pipe and the other files pread(2) refuses. The
+// package refuses what it can tell from the Block (a nil file, a negative
+// or out-of-range descriptor, a closed *os.File, a directory, a file that
+// cannot seek); io_submit refuses the rest (EBADF), taking nothing.
 func TestBadFiles(t *testing.T) {
 	f := tempFile(t, pattern(4096, 3))
 	buf := func() []byte { return make([]byte, 16) }
 	toFile := func(b *aio.Block) { b.SetFile(f) }
 
-	r, w := pipe(t)
+	r, _ := pipe(t)
 	r.Close()
 	// A descriptor number that is not open, high enough that no file
 	// opened meanwhile takes it (the kernel gives the lowest free one).
@@ -204,6 +205,32 @@ func TestBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer readOnly.Close()
+	writeOnly, err := os.OpenFile(f.Name(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writeOnly.Close()
+	pr, pw := pipe(t)
+	fifoPath := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifoPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := os.OpenFile(fifoPath, os.O_RDWR, 0) // O_RDWR: open does not wait for a writer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifo.Close()
+	efd, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_CLOEXEC, 0)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	defer syscall.Close(int(efd))
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0) // a tty: a character device that cannot seek
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	stream := []string{"pipe", "NewPoll"}
 	dir, err := os.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +258,7 @@ func TestBadFiles(t *testing.T) {
 		{"fd_out_of_range", func() *aio.Block { return aio.NewWrite(aio.FD(1<<32|int(f.Fd())), buf(), 0) }, false, syscall.EBADF, []string{"not a valid descriptor"}, toFile},
 		{"closed_os_file", func() *aio.Block { return aio.NewRead(r, buf(), 0) }, false, os.ErrClosed, nil, toFile},
 		{"closed_fd", func() *aio.Block { return aio.NewRead(closedFD, buf(), 0) }, true, syscall.EBADF, []string{"fd " + strconv.Itoa(int(closedFD)) + " is not open"}, toFile},
-		{"read_of_write_only_fd", func() *aio.Block { return aio.NewRead(w, buf(), 0) }, true, syscall.EBADF, []string{"not open for read"}, toFile},
+		{"read_of_write_only_fd", func() *aio.Block { return aio.NewRead(writeOnly, buf(), 0) }, true, syscall.EBADF, []string{"not open for read"}, toFile},
 		{"write_of_read_only_file", func() *aio.Block { return aio.NewWrite(readOnly, buf(), 0) }, true, syscall.EBADF, []string{"not open for write"}, toFile},
 		{"directory_read", func() *aio.Block { return aio.NewRead(dir, buf(), 0) }, false, syscall.EISDIR, []string{"read of a directory"}, toFile},
 		{"directory_write", func() *aio.Block { return aio.NewWrite(dir, buf(), 0) }, false, syscall.EISDIR, []string{"write of a directory"}, toFile},
@@ -240,10 +267,31 @@ func TestBadFiles(t *testing.T) {
 		{"tcp_socket_write", func() *aio.Block { return aio.NewWrite(tc, buf(), 0) }, false, syscall.ESPIPE, socket, toFile},
 		{"udp_socket_read", func() *aio.Block { return aio.NewRead(udp.(*net.UDPConn), buf(), 0) }, false, syscall.ESPIPE, socket, toFile},
 		{"unix_socket_fd_readv", func() *aio.Block { return aio.NewReadV(aio.FD(sp[0]), [][]byte{buf()}, 0) }, false, syscall.ESPIPE, socket, toFile},
+		// Kernel AIO would read these at their current position,
+		// ignoring the offset; pread(2) refuses them with ESPIPE.
+		{"pipe_read", func() *aio.Block { return aio.NewRead(pr, buf(), 8) }, false, syscall.ESPIPE, stream, toFile},
+		{"pipe_write", func() *aio.Block { return aio.NewWrite(pw, buf(), 0) }, false, syscall.ESPIPE, stream, toFile},
+		{"pipe_fd_writev", func() *aio.Block { return aio.NewWriteV(aio.FD(pw.Fd()), [][]byte{buf()}, 0) }, false, syscall.ESPIPE, stream, toFile},
+		{"fifo_read", func() *aio.Block { return aio.NewRead(fifo, buf(), 0) }, false, syscall.ESPIPE, stream, toFile},
+		{"eventfd_read", func() *aio.Block { return aio.NewRead(aio.FD(efd), make([]byte, 8), 0) }, false, syscall.ESPIPE, stream, toFile},
+		{"tty_read", func() *aio.Block { return aio.NewRead(ptmx, buf(), 0) }, false, syscall.ESPIPE, stream, toFile},
 	})
 
-	// What a directory and a socket do take: fsync, and poll.
+	// What a directory, a socket and a pipe do take: fsync, and poll.
 	ctx := newContext(t, 4)
+	pw.Write([]byte("x"))
+	if ev := do(t, ctx, aio.NewPoll(pr, aio.PollIn)); ev.PollEvents()&aio.PollIn == 0 {
+		t.Fatalf("poll of a pipe: %d, %v", ev.Res, ev.Err())
+	}
+	// A character device that can seek is read as pread reads it.
+	null, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if ev := do(t, ctx, aio.NewRead(null, buf(), 4096)); ev.Err() != nil || ev.N() != 0 {
+		t.Fatalf("read of /dev/null: %d, %v", ev.Res, ev.Err())
+	}
 	if ev := do(t, ctx, aio.NewFsync(dir)); ev.Err() != nil {
 		t.Fatalf("fsync of a directory: %v", ev.Err())
 	}

@@ -53,7 +53,7 @@ type Block struct {
 	fd      int32
 	fdBad   bool     // the descriptor read at SetFile is out of range
 	fileErr error    // why the file cannot be used at all
-	kind    fileKind // a directory or a socket: no reads or writes
+	kind    fileKind // a directory, a socket or a stream: no reads or writes
 	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
 	buf     []byte
 	bufs    [][]byte
@@ -106,8 +106,10 @@ func newBlock(cmd Command, f syscall.Conn) *Block {
 // f is an *os.File, an FD, or anything else with a SyscallConn method. The
 // Block keeps f referenced, and reads its descriptor again at each Submit:
 // a file closed in the meantime is refused with os.ErrClosed. Submit
-// refuses reads and writes of a directory (EISDIR) or a socket (ESPIPE);
-// a socket takes NewPoll.
+// refuses reads and writes of a directory (EISDIR), and of a socket, a
+// pipe, a FIFO or any other file that pread(2) refuses (ESPIPE): kernel AIO
+// would read those at their current position, ignoring off. To read a
+// pipe, wait for it with NewPoll, then read it through its *os.File.
 func NewRead(f syscall.Conn, buf []byte, off int64) *Block {
 	b := newBlock(CmdRead, f)
 	b.buf, b.off = buf, off
@@ -212,9 +214,10 @@ func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
 type fileKind uint8
 
 const (
-	kindFile   fileKind = iota // a regular file, device, pipe, ...: anything else
+	kindFile   fileKind = iota // a regular file, a block device, a seekable character device
 	kindDir                    // a directory: read(2) gives EISDIR
 	kindSocket                 // a socket: pread(2) gives ESPIPE
+	kindStream                 // a pipe, FIFO, tty, eventfd, ...: pread(2) gives ESPIPE too
 )
 
 // refusal returns why a read or write of a file of kind k is refused.
@@ -225,6 +228,9 @@ func (k fileKind) refusal(cmd Command) (detail string, err error) {
 	case kindSocket:
 		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
 			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
+	case kindStream:
+		return cmd.String() + " of a pipe, FIFO or other file that cannot seek, which pread(2) refuses: " +
+			"kernel AIO would ignore the offset; wait for it with NewPoll and read or write it through its *os.File", syscall.ESPIPE
 	}
 	return "", nil
 }

@@ -178,8 +178,20 @@ func dupFD(fd int) (int, error) {
 	return int(r), nil
 }
 
-// kindOf returns whether fd is a directory or a socket (kindFile if fstat
-// fails: then the kernel judges).
+// kindOf returns whether fd is a directory, a socket, or another file
+// that pread(2) refuses with ESPIPE (kindFile if fstat fails: then the
+// kernel judges).
+//
+// pread refuses a file opened without FMODE_PREAD: pipes and FIFOs, ttys
+// and other character devices opened as streams, and anonymous-inode files
+// (eventfd, timerfd, epoll, ...). Kernel AIO does not check that flag: it
+// reads such a file at its current position, ignoring the offset, so the
+// package refuses them itself. Regular files and block devices always
+// have it. A character device opened as a stream (nonseekable_open,
+// stream_open) loses FMODE_LSEEK with FMODE_PREAD, so lseek(fd, 0,
+// SEEK_CUR), which moves nothing, tells; an anonymous inode has no file
+// type bits at all. (A zero-length pread would tell too, but on a
+// character device it calls the driver's read.)
 func kindOf(fd int32) fileKind {
 	var st syscall.Stat_t
 	if syscall.Fstat(int(fd), &st) != nil {
@@ -190,6 +202,12 @@ func kindOf(fd int32) fileKind {
 		return kindDir
 	case syscall.S_IFSOCK:
 		return kindSocket
+	case syscall.S_IFIFO, 0:
+		return kindStream
+	case syscall.S_IFCHR:
+		if _, err := syscall.Seek(int(fd), 0, 1); err == syscall.ESPIPE {
+			return kindStream
+		}
 	}
 	return kindFile
 }

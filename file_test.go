@@ -652,3 +652,37 @@ func TestFileDroppedClosesDescriptor(t *testing.T) {
 		t.Fatalf("%d descriptors open after 10 Files were dropped, %d before", countFDs(), before)
 	}
 }
+
+// A File over a pipe, a FIFO or any other file that cannot seek refuses
+// ReadAt and WriteAt with ESPIPE, as os.File's do: kernel AIO would ignore
+// the offset and return the stream's next bytes. (Issue 11: ReadAt(p, 8)
+// on a pipe returned "0123" and no error.)
+func TestFileRefusesStreams(t *testing.T) {
+	ctx := streamContext(t, 8)
+	r, w := pipe(t)
+	if _, err := w.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	rf := ctx.File(r)
+	defer rf.Close()
+	p := make([]byte, 4)
+	n, err := rf.ReadAt(p, 8)
+	wantErr(t, err, syscall.ESPIPE, "pipe")
+	if n != 0 || string(p) != "\x00\x00\x00\x00" {
+		t.Fatalf("ReadAt of a pipe: %d bytes, %q", n, p)
+	}
+	// os.File agrees.
+	if _, oerr := r.ReadAt(p, 8); !errors.Is(oerr, syscall.ESPIPE) {
+		t.Fatalf("os.File.ReadAt of a pipe: %v; the test expects ESPIPE", oerr)
+	}
+	wf := ctx.File(w)
+	defer wf.Close()
+	if n, err := wf.WriteAt([]byte("x"), 0); n != 0 || !errors.Is(err, syscall.ESPIPE) {
+		t.Fatalf("WriteAt of a pipe: %d, %v; want ESPIPE", n, err)
+	}
+	// The bytes are still in the pipe, for a plain read.
+	got := make([]byte, 10)
+	if n, err := io.ReadFull(r, got); n != 10 || err != nil || string(got) != "0123456789" {
+		t.Fatalf("the pipe after the refusals: %d, %v, %q", n, err, got)
+	}
+}

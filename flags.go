@@ -53,7 +53,7 @@ const (
 	RWFNoAppend  RWFlags = 0x20  // RWF_NOAPPEND: ignore O_APPEND for this write (6.9)
 	RWFAtomic    RWFlags = 0x40  // RWF_ATOMIC: untorn write, within the file's atomic write limits (6.11)
 	RWFDontCache RWFlags = 0x80  // RWF_DONTCACHE: drop the pages from the cache after the I/O (6.14)
-	RWFNoSignal  RWFlags = 0x100 // RWF_NOSIGNAL: no SIGPIPE when writing to a broken pipe or socket (6.15)
+	RWFNoSignal  RWFlags = 0x100 // RWF_NOSIGNAL: no SIGPIPE on a broken pipe or socket, which Submit refuses to write; files take it (6.15)
 )
 
 // PrioClass is an I/O scheduling class (see ioprio_set(2)).

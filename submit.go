@@ -74,8 +74,9 @@ const (
 // descriptor is out of range with EBADF. A read or write with no bytes, a
 // negative offset, or an offset and length past the largest int64, is
 // refused with EINVAL, and so is one that breaks the O_DIRECT alignment the
-// kernel reports; a read or write of a directory with EISDIR, of a socket
-// with ESPIPE (as pread(2) would).
+// kernel reports; a read or write of a directory with EISDIR, of a socket,
+// pipe, FIFO, tty or any other file that cannot seek with ESPIPE (as
+// pread(2) would).
 // In stream mode a Block with its own eventfd (SetResFD) is refused with
 // EINVAL: the stream needs every completion to signal its own eventfd. In
 // manual mode a Block set with SetWait is refused with ErrWrongMode.
@@ -98,12 +99,12 @@ const (
 // (Stats shows the sharing).
 //
 // For buffered files (no O_DIRECT) the kernel does the I/O inside
-// io_submit, so Submit blocks for as long as the I/O takes, and a read from
-// a blocking descriptor with no data blocks until data comes, or until a
-// signal reaches the thread (Go's runtime sends them often), which ends
-// the read with an EINTR event; other Submit calls, and Close, wait for it
-// meanwhile. With O_DIRECT it returns once the
-// I/O is queued. Submit on a closed Context returns ErrClosed.
+// io_submit, so Submit blocks for as long as the I/O takes; other Submit
+// calls, and Close, wait for it meanwhile. Where a signal ends such a wait,
+// the kernel completes the request with EINTR (or EFAULT, for a copy to a
+// buffer that was waiting for its page) in its event, which is delivered
+// as it is: the caller submits it again. With O_DIRECT Submit returns once
+// the I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
 	defer runtime.KeepAlive(c)
 	return c.s.submit(context.Background(), blocks, false)
