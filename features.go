@@ -40,14 +40,14 @@ func HaveCommand(cmd Command) error { return haveCommand(cmd) }
 //
 // Each flag is probed once, by itself, and its answer cached: a one-byte
 // write of an unlinked temporary file, or a read of it for the flags that
-// apply to reads too (RWFHiPri, RWFNoWait, RWFDontCache), and a write to a
-// pipe for RWFNoWait and RWFNoSignal where the file refuses them. The
-// probes of one call share one Manual Context. The kernel takes RWF flags in kernel AIO from Linux 4.13; before
-// that it refuses any with EINVAL, and every flag is reported missing.
+// apply to reads too (RWFHiPri, RWFNoWait, RWFDontCache). The probes of
+// one call share one Manual Context. The kernel takes RWF flags in kernel
+// AIO from Linux 4.13; before that it refuses any with EINVAL, and every
+// flag is reported missing.
 //
 // A flag can be refused with EOPNOTSUPP by a kernel that has it, when the
-// file does not support it: RWFNoWait needs a file system (or pipe) that
-// supports non-blocking I/O, RWFAtomic a write to a file opened with
+// file does not support it: RWFNoWait needs a file system that supports
+// non-blocking I/O, RWFAtomic a write to a file opened with
 // O_DIRECT on a file system and device with atomic writes, RWFDontCache a
 // file system that supports it and no O_DIRECT, and RWFAtomic and
 // RWFNoSignal apply to writes only. Where the probe is refused that way, the

@@ -205,10 +205,10 @@ func probeCommand(pc *probeContext, cmd Command) error {
 	return pc.submit(b)
 }
 
-// probeRWFlag submits a one-byte read or write carrying flag, by itself,
-// and returns as probeCommand does. A temporary file is tried first; where
-// it refuses RWFNoWait or RWFNoSignal with EOPNOTSUPP, a write to a pipe,
-// which may support them where the file system does not.
+// probeRWFlag submits a one-byte read or write of a temporary file
+// carrying flag, by itself, and returns as probeCommand does. (Pipes would
+// take RWFNoWait and RWFNoSignal where a file system does not, but Submit
+// refuses pipes; a file's EOPNOTSUPP goes to the release check.)
 func probeRWFlag(pc *probeContext, flag RWFlags) error {
 	write := true
 	switch flag {
@@ -220,17 +220,7 @@ func probeRWFlag(pc *probeContext, flag RWFlags) error {
 		return err
 	}
 	defer f.Close()
-	err = probeIO(pc, f, write, flag)
-	if err != syscall.EOPNOTSUPP || flag != RWFNoWait && flag != RWFNoSignal {
-		return err
-	}
-	r, w, perr := os.Pipe()
-	if perr != nil {
-		return err // the file's answer stands
-	}
-	defer r.Close()
-	defer w.Close()
-	return probeIO(pc, w, true, flag) // one byte to an empty pipe: no waiting
+	return probeIO(pc, f, write, flag)
 }
 
 // probeIO submits a one-byte read or write of f at offset 0 with flags.
