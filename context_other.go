@@ -4,76 +4,43 @@ package aio
 
 import (
 	"context"
-	"os"
 	"time"
 )
 
-// Context is a kernel AIO context. Kernel AIO needs Linux and cgo: in this
-// build every method returns an error wrapping ErrNotSupported, so that
-// importers still compile.
-type Context struct{}
+// The Context without Linux or cgo: NewContext fails with ErrNotSupported,
+// so no Context exists in this build, and these bodies answer for one made
+// by hand (&Context{}) without touching the kernel.
 
 type state struct{}
 
-func directAlign(fd int32) dioAlign { return dioAlign{} }
+func newState(maxEvents int, cfg config) (*state, error) { return nil, unsupported("NewContext") }
 
-func openFlags(fd int) (direct, appendOnly bool) { return false, false }
+func (s *state) capacity() int            { return 0 }
+func (s *state) inFlight() int            { return 0 }
+func (s *state) eventsChan() <-chan Event { return nil }
+func (s *state) stats() Stats             { return Stats{} }
+func (s *state) cancel(b *Block) error    { return unsupported("Cancel") }
+func (s *state) close() error             { return nil }
 
-// DirectAlignment returns an error wrapping ErrNotSupported in this build.
-func DirectAlignment(f *os.File) (Alignment, error) {
-	return Alignment{}, unsupported("direct alignment")
+// Submit returns an error wrapping ErrNotSupported in this build.
+func (c *Context) Submit(blocks ...*Block) (int, error) { return 0, unsupported("Submit") }
+
+// SubmitContext returns an error wrapping ErrNotSupported in this build.
+func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, error) {
+	return 0, unsupported("Submit")
 }
 
-// OpenDirect returns an error wrapping ErrNotSupported in this build.
-func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, error) {
-	return nil, Alignment{}, unsupported("open")
+func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
+	return 0, unsupported("Submit")
 }
-func kindOf(fd int32) fileKind { return kindFile }
 
-func dupFD(fd int) (int, error) { return -1, unsupported("dup") }
-
-func closeFD(fd int) {}
+// GetEvents returns an error wrapping ErrNotSupported in this build.
+func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {
+	return nil, unsupported("GetEvents")
+}
 
 func unsentError(b *Block) error { return nil }
 
 func unsupported(op string) error {
 	return opError(op, ErrNotSupported, "this package needs Linux and cgo (CGO_ENABLED=1, gcc and libaio)")
 }
-
-// NewContext returns an error wrapping ErrNotSupported in this build.
-func NewContext(maxEvents int, opts ...Option) (*Context, error) { return nil, unsupported("io_setup") }
-
-// Cap returns 0 in this build.
-func (c *Context) Cap() int { return 0 }
-
-// InFlight returns 0 in this build.
-func (c *Context) InFlight() int { return 0 }
-
-// Submit returns an error wrapping ErrNotSupported in this build.
-func (c *Context) Submit(blocks ...*Block) (int, error) { return 0, unsupported("submit") }
-
-// SubmitContext returns an error wrapping ErrNotSupported in this build.
-func (c *Context) SubmitContext(ctx context.Context, blocks ...*Block) (int, error) {
-	return 0, unsupported("submit")
-}
-
-func (c *Context) submitGathering(ctx context.Context, blocks []*Block) (int, error) {
-	return 0, unsupported("submit")
-}
-
-// Events returns nil in this build.
-func (c *Context) Events() <-chan Event { return nil }
-
-// Stats returns zero counters in this build.
-func (c *Context) Stats() Stats { return Stats{} }
-
-// GetEvents returns an error wrapping ErrNotSupported in this build.
-func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, error) {
-	return nil, unsupported("io_getevents")
-}
-
-// Cancel returns an error wrapping ErrNotSupported in this build.
-func (c *Context) Cancel(b *Block) error { return unsupported("io_cancel") }
-
-// Close does nothing in this build.
-func (c *Context) Close() error { return nil }

@@ -4,38 +4,12 @@ package aio
 
 import (
 	"os"
-	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/linuxaio/aio/internal/aiocore"
 )
-
-// Context is a kernel AIO context (io_setup) with room for a fixed number of
-// I/Os in flight. Submit Blocks to it and receive their completions as
-// Events, then Close it.
-//
-// A Context delivers completions in one of two modes, chosen by NewContext:
-//
-//   - Stream (the default): every completion arrives on the channel Events
-//     returns, except those of Blocks set to be waited for (Block.SetWait),
-//     which arrive through Block.Wait. The kernel signals an eventfd that
-//     Go's network poller watches; a goroutine of the Context wakes on it,
-//     reads the completions from the kernel's ring in user space and
-//     delivers them. While idle that goroutine is parked: it holds no OS
-//     thread and makes no system call.
-//   - Manual (the Manual option): the caller reaps completions with
-//     GetEvents, as with io_getevents, and the Context runs no goroutine.
-//
-// A Context is safe for concurrent use by multiple goroutines. Submit
-// calls that arrive together share io_submit calls (see Submit); Cancel,
-// InFlight, Stats and reaping go on while a Submit waits in the kernel.
-type Context struct {
-	s       *state
-	cleanup runtime.Cleanup
-}
 
 // state is the Context's body. It holds no pointer to the Context, so that
 // an unreachable Context can be collected and its cleanup can close state;
@@ -105,33 +79,10 @@ type state struct {
 	closeErr  error
 }
 
-// NewContext sets up a kernel AIO context (io_setup) able to hold maxEvents
-// I/Os in flight at once, delivering completions on Events unless the
-// Manual option is given.
-//
-// Each context counts maxEvents against the system-wide limit
-// /proc/sys/fs/aio-max-nr; past it, io_setup fails with EAGAIN and the error
-// says so. Close releases the context; a Context that becomes unreachable
-// without Close is closed by the garbage collector, but relying on that
-// holds kernel resources for an unknown time.
-func NewContext(maxEvents int, opts ...Option) (*Context, error) {
-	cfg := config{}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if maxEvents <= 0 || maxEvents > aiocore.MaxSlots {
-		return nil, opError("NewContext", syscall.EINVAL,
-			"maxEvents "+strconv.Itoa(maxEvents)+" is outside 1 to "+strconv.Itoa(aiocore.MaxSlots))
-	}
-	if cfg.full == 0 {
-		cfg.full = FullWait
-		if cfg.manual {
-			cfg.full = FullError
-		}
-	}
-	if cfg.full != FullWait && cfg.full != FullError {
-		return nil, opError("NewContext", syscall.EINVAL, "unknown FullPolicy "+strconv.Itoa(int(cfg.full)))
-	}
+// newState sets up the kernel context and, in stream mode, the eventfd,
+// the epoll instance and the stream goroutine, for NewContext, which has
+// checked maxEvents and cfg.
+func newState(maxEvents int, cfg config) (*state, error) {
 	s := &state{
 		slots:    make([]*Block, maxEvents),
 		free:     make([]uint32, maxEvents),
@@ -159,52 +110,29 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 		s.reaperDone = make(chan struct{})
 		go s.run()
 	}
-	c := &Context{s: s}
-	// Close may wait for the kernel; not on the runtime's cleanup goroutine.
-	c.cleanup = runtime.AddCleanup(c, func(s *state) { go s.close() }, s)
-	return c, nil
+	return s, nil
 }
 
-// Cap returns the number of I/Os the Context can hold in flight: the
-// maxEvents given to NewContext.
-func (c *Context) Cap() int { return len(c.s.slots) }
+// capacity is the body of the Context method of that name (see aio.go).
+func (s *state) capacity() int { return len(s.slots) }
 
-// InFlight returns the number of Blocks submitted whose events have not
-// been reaped yet. Events reaped and waiting in the Events channel are not
-// counted.
-func (c *Context) InFlight() int {
-	defer runtime.KeepAlive(c)
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return c.s.inflight
+// inFlight is the body of the Context method of that name (see aio.go).
+func (s *state) inFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
 }
 
-// Events returns the channel on which a stream-mode Context delivers the
-// Event of every submitted Block, except Blocks set with SetWait, whose
-// events go to Block.Wait. Each Block produces exactly one Event. Close
-// closes the channel once the last event is in it; events already in it
-// stay there for a reader to receive.
-//
-// Events not yet received count against the Context's capacity: when
-// in-flight Blocks plus unread events fill every slot, Submit waits (or
-// fails with ErrFull; see FullPolicy). A slow reader slows the submitters;
-// no event is ever dropped.
-//
-// A Manual Context has no stream: Events returns nil, and a receive from it
-// blocks for ever; reap with GetEvents instead.
-func (c *Context) Events() <-chan Event {
-	defer runtime.KeepAlive(c)
-	if c.s.manual {
+// eventsChan is the body of the Context method of that name (see aio.go).
+func (s *state) eventsChan() <-chan Event {
+	if s.manual {
 		return nil
 	}
-	return c.s.events
+	return s.events
 }
 
-// Stats returns the Context's counters since NewContext. They keep their
-// last values after Close.
-func (c *Context) Stats() Stats {
-	defer runtime.KeepAlive(c)
-	s := c.s
+// stats is the body of the Context method of that name (see aio.go).
+func (s *state) stats() Stats {
 	s.mu.Lock()
 	k := s.final
 	if !s.statsEnd {
@@ -222,23 +150,8 @@ func (c *Context) Stats() Stats {
 	}
 }
 
-// Cancel asks the kernel to cancel b, which must be in flight on c. On
-// success the Block's event is still delivered, with the error ECANCELED.
-// If b is a poll whose Submit has not returned yet (another goroutine is in
-// it), the cancellation is recorded and carried out as soon as io_submit
-// returns; Cancel then returns nil, and the event carries the ready mask if
-// the poll fired first.
-//
-// The kernel cancels poll requests only: for reads, writes and syncs it
-// returns EINVAL, and the I/O runs to completion. A poll that has already
-// fired also gives EINVAL (ErrNotInFlight once its event has been reaped);
-// its event, with the ready mask, is delivered as usual.
-func (c *Context) Cancel(b *Block) error {
-	defer runtime.KeepAlive(c)
-	if b == nil {
-		return opError("io_cancel", syscall.EINVAL, "nil Block")
-	}
-	s := c.s
+// cancel is the body of the Context method of that name (see aio.go).
+func (s *state) cancel(b *Block) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -284,10 +197,6 @@ func (c *Context) Cancel(b *Block) error {
 // call returns once the Context is closed. io_destroy waits for an RCU grace
 // period, so Close takes tens of milliseconds: keep a Context for the life
 // of the work rather than making one per operation.
-func (c *Context) Close() error {
-	c.cleanup.Stop()
-	return c.s.close()
-}
 
 func (s *state) close() error {
 	s.closeOnce.Do(func() {
@@ -357,3 +266,6 @@ func (s *state) drainStream() {
 	}
 	s.closeStream()
 }
+
+// The C core's slot limit is the one NewContext checks.
+const _ = uint(maxSlots-aiocore.MaxSlots) + uint(aiocore.MaxSlots-maxSlots)
