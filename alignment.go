@@ -2,7 +2,6 @@ package aio
 
 import (
 	"fmt"
-	"unsafe"
 )
 
 // dioAlign is the alignment O_DIRECT I/O on a file needs, as statx reports
@@ -59,7 +58,7 @@ func (b *Block) misaligned() string {
 		if uint64(len(p))%off != 0 {
 			return why(label(i, "length"), len(p))
 		}
-		if a := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p)))); a%mem != 0 {
+		if a := uint64(addrOf(p)); a%mem != 0 {
 			return why(label(i, "address"), fmt.Sprintf("%#x", a))
 		}
 	}

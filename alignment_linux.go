@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
 
 	"github.com/linuxaio/aio/internal/aiocore"
 )
@@ -54,9 +53,9 @@ func blockAlign(fd int) (dioAlign, error) {
 	}
 	var size int
 	if st.Mode&syscall.S_IFMT == syscall.S_IFBLK {
-		var n int32
 		const blkSSZGet = 0x1268 // _IO(0x12, 104)
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), blkSSZGet, uintptr(unsafe.Pointer(&n))); e != 0 {
+		n, e := ioctlInt32(fd, blkSSZGet)
+		if e != 0 {
 			return dioAlign{}, e
 		}
 		size = int(n)

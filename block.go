@@ -1,11 +1,8 @@
 package aio
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -45,43 +42,52 @@ const iovMax = 1024
 // A Block is not safe for concurrent use: change it from one goroutine at a
 // time, and only while it is idle.
 type Block struct {
+	request
+	target
+	flight
+	waiter
+}
+
+// request is what the Block asks of the kernel. Its user owns it, and
+// changes it only while the Block is idle (the setters check); from Submit
+// to the event the Context reads it, unguarded, as the kernel may.
+type request struct {
 	cmd     Command
-	file    syscall.Conn    // keeps an *os.File or net.Conn referenced
-	rc      syscall.RawConn // file's, to read its descriptor at Submit
-	holdKey any             // tells the Block's file apart in a flush: see bind
-	readFD  func(uintptr)   // stores the descriptor in fd; made once
-	fd      int32
-	fdBad   bool     // the descriptor read at SetFile is out of range
-	fileErr error    // why the file cannot be used at all
-	kind    fileKind // a directory, a socket or a stream: no reads or writes
-	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
 	buf     []byte
 	bufs    [][]byte
-	iov     []iovec
+	iov     []iovec // bufs' addresses, filled by prepare under subMu
 	off     int64
 	events  PollEvents
 	rwFlags RWFlags
 	ioprio  uint16
 	resfd   int32
+}
 
+// flight is the Context's bookkeeping of the Block in flight. owner and
+// stamp are atomic; the rest is guarded by the owner's mu while the Block
+// is in flight, and untouched while it is idle.
+type flight struct {
 	// stamp is the last large Submit call that saw the Block, to find
 	// it given twice in one call (see pairwiseMax).
 	stamp atomic.Uint64
 	// owner is the Context the Block is in flight on, nil when idle.
 	// Submit claims a Block by swapping nil for its Context.
-	owner atomic.Pointer[state]
-	// Guarded by the owner's lock while in flight:
+	owner         atomic.Pointer[state]
 	slot          uint32 // the Block's slot
 	submitted     bool   // io_submit has returned having taken it
 	cancelPending bool   // Cancel came before that: cancel once it has
 	cancelled     bool   // io_cancel succeeded
 	pinner        runtime.Pinner
 	claim         uint64 // numbers its claims on the owner
+}
 
-	// Per-Block waiting (SetWait): the event, and a token in waitCh once
-	// it is there. waitMu makes clearing owner and sending the token one
-	// step (see complete). unsent, with the event, says why a detached
-	// Block (see submitGathering) was not submitted after all.
+// waiter is the Block's own completion, for a Block set with SetWait (see
+// wait.go): the event, and a token in waitCh once it is there. waitMu
+// makes clearing owner and sending the token one step (see complete).
+// unsent, with the event, says why a detached Block (see submitGathering)
+// was not submitted after all. ev and unsent are written by the reaper
+// before the token is sent and read by Wait after it is taken.
+type waiter struct {
 	wait   bool
 	waitCh chan struct{}
 	waitMu sync.Mutex
@@ -97,7 +103,7 @@ type iovec struct {
 }
 
 func newBlock(cmd Command, f syscall.Conn) *Block {
-	b := &Block{cmd: cmd, resfd: -1}
+	b := &Block{request: request{cmd: cmd, resfd: -1}}
 	b.setFile(f)
 	return b
 }
@@ -160,81 +166,6 @@ func NewPoll(f syscall.Conn, events PollEvents) *Block {
 	return b
 }
 
-// setFile records f and reads its descriptor now, to learn whether it is
-// a directory or a socket, or open with O_DIRECT and with what alignment;
-// Submit reads the descriptor again, so that a file closed in between is
-// refused rather than its number, perhaps reused by another file, being
-// used.
-func (b *Block) setFile(f syscall.Conn) {
-	rc, err := rawConnOf(f)
-	b.bind(f, rc, err)
-	if err == nil && control(rc, b.readFD) == nil {
-		b.fdBad = b.fd < 0
-		if b.kind = kindOf(b.fd); b.kind == kindFile {
-			b.dio = directAlign(b.fd)
-		}
-	}
-}
-
-// bind points b at f, whose RawConn is rc (or err, why it has none), as a
-// plain file with no O_DIRECT alignment to check: setFile reads those, a
-// File copies its own.
-func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
-	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
-	// A flush holds each file once (see hold.go), telling files apart by
-	// a key it compares with == and hashes into a map. A key must be a
-	// pointer: comparing two interface values of any other type can
-	// panic, even where reflect calls the type comparable (a struct with
-	// an interface field holding a slice, as a decorating RawConn often
-	// is). os.File returns a new RawConn at each SyscallConn, so the
-	// *os.File tells its Blocks' files apart; other files go by their
-	// RawConn where it is a pointer (a net.Conn's is), else each Block by
-	// itself.
-	switch f.(type) {
-	case *os.File:
-		b.holdKey = f
-	default:
-		b.holdKey = b
-		if rc != nil && reflect.TypeOf(rc).Kind() == reflect.Pointer {
-			b.holdKey = rc
-		}
-	}
-	if b.readFD == nil {
-		b.readFD = func(fd uintptr) {
-			b.fd = -1 // out of range: refused as EBADF
-			if fd <= math.MaxInt32 {
-				b.fd = int32(fd)
-			}
-		}
-	}
-}
-
-// fileKind sorts files into those Submit reads and writes and those it
-// refuses to.
-type fileKind uint8
-
-const (
-	kindFile   fileKind = iota // a regular file, a block device, a seekable character device
-	kindDir                    // a directory: read(2) gives EISDIR
-	kindSocket                 // a socket: pread(2) gives ESPIPE
-	kindStream                 // a pipe, FIFO, tty, eventfd, ...: pread(2) gives ESPIPE too
-)
-
-// refusal returns why a read or write of a file of kind k is refused.
-func (k fileKind) refusal(cmd Command) (detail string, err error) {
-	switch k {
-	case kindDir:
-		return cmd.String() + " of a directory", syscall.EISDIR
-	case kindSocket:
-		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
-			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
-	case kindStream:
-		return cmd.String() + " of a pipe, FIFO or other file that cannot seek, which pread(2) refuses: " +
-			"kernel AIO would ignore the offset; wait for it with NewPoll and read or write it through its *os.File", syscall.ESPIPE
-	}
-	return "", nil
-}
-
 func (b *Block) setBuffers(bufs [][]byte) {
 	b.bufs = bufs
 	if cap(b.iov) < len(bufs) {
@@ -279,21 +210,6 @@ func (b *Block) SetCommand(cmd Command) error {
 	if cmd == CmdPoll && b.events == 0 {
 		b.events = PollDefault
 	}
-	return nil
-}
-
-// File returns the file the Block applies to.
-func (b *Block) File() syscall.Conn { return b.file }
-
-// SetFile changes the file the Block applies to. Whether the file is a
-// directory or a socket, or open with O_DIRECT and with what alignment, is
-// read here: a change of the file's flags with fcntl afterwards is not
-// seen.
-func (b *Block) SetFile(f syscall.Conn) error {
-	if err := b.idle(); err != nil {
-		return err
-	}
-	b.setFile(f)
 	return nil
 }
 
@@ -404,87 +320,3 @@ func (b *Block) SetResFD(fd int) error {
 // InFlight reports whether the Block has been submitted and its event not
 // yet delivered.
 func (b *Block) InFlight() bool { return b.owner.Load() != nil }
-
-// check returns why Submit must refuse the Block, or nil. It runs before
-// anything reaches the kernel, so a refused batch submits nothing. It only
-// reads the Block: the Block may be in flight on another goroutine's
-// Submit, which claim then reports.
-func (b *Block) check() (detail string, err error) {
-	if b.fileErr != nil {
-		return "the file's descriptor could not be read", b.fileErr
-	}
-	// A file closed, or a descriptor out of range, before Submit is
-	// refused here, with the batch, rather than when its turn comes
-	// (lookupFD), which would let the Blocks before it go in.
-	if err := control(b.rc, ignoreFD); err != nil {
-		if errors.Is(err, errControlPanic) {
-			return err.Error(), syscall.EBADF
-		}
-		return err.Error(), os.ErrClosed
-	}
-	if b.fdBad {
-		return "not a valid descriptor", syscall.EBADF
-	}
-	var n int64
-	switch b.cmd {
-	case CmdRead, CmdWrite:
-		n = int64(len(b.buf))
-		if n == 0 {
-			return b.cmd.String() + " of 0 bytes", syscall.EINVAL
-		}
-	case CmdReadV, CmdWriteV:
-		if len(b.bufs) == 0 || len(b.bufs) > iovMax {
-			return fmt.Sprintf("%s of %d buffers (1 to %d allowed)", b.cmd, len(b.bufs), iovMax), syscall.EINVAL
-		}
-		for _, p := range b.bufs {
-			if n += int64(len(p)); n < 0 {
-				return "total length overflows", syscall.EINVAL
-			}
-		}
-		if n == 0 {
-			return b.cmd.String() + " of 0 bytes", syscall.EINVAL
-		}
-	case CmdFsync, CmdFdsync, CmdPoll:
-		if b.rwFlags != 0 {
-			return fmt.Sprintf("RWF flags %#x apply to reads and writes, not %s", uint32(b.rwFlags), b.cmd), syscall.EINVAL
-		}
-		return "", nil
-	default:
-		return "unknown command " + b.cmd.String(), syscall.EINVAL
-	}
-	if detail, err := b.kind.refusal(b.cmd); err != nil {
-		return detail, err
-	}
-	if b.off < 0 {
-		return fmt.Sprintf("negative offset %d", b.off), syscall.EINVAL
-	}
-	if b.off > math.MaxInt64-n {
-		return fmt.Sprintf("offset %d plus length %d overflows", b.off, n), syscall.EINVAL
-	}
-	if b.dio.mem != 0 {
-		if detail := b.misaligned(); detail != "" {
-			return detail, syscall.EINVAL
-		}
-	}
-	return "", nil
-}
-
-// ignoreFD is passed to a file's Control only to learn whether the file is
-// still open.
-var ignoreFD = func(uintptr) {}
-
-// lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
-// the Block is claimed, so that a file closed since the Block was made is
-// refused instead of its number, perhaps reused, being used.
-func (b *Block) lookupFD() (detail string, err error) {
-	if err := control(b.rc, b.readFD); err != nil {
-		if errors.Is(err, errControlPanic) {
-			return err.Error(), syscall.EBADF
-		}
-		return err.Error(), os.ErrClosed
-	}
-	if b.fd < 0 {
-		return "not a valid descriptor", syscall.EBADF
-	}
-	return "", nil
-}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 // Alignment is what O_DIRECT I/O on a file needs: the address of every
@@ -98,7 +97,7 @@ func alignedBuffer(size, align int, pool *BufferPool) ([]byte, error) {
 		return nil, opError("mmap", err, "")
 	}
 	start := 0
-	if a := int(uintptr(unsafe.Pointer(&m[0]))) & (align - 1); a != 0 {
+	if a := int(addrOf(m)) & (align - 1); a != 0 {
 		start = align - a
 	}
 	p := m[start : start+size : start+size]
@@ -119,7 +118,7 @@ func FreeBuffer(p []byte) error { return freeBuffer(p, nil) }
 
 // freeBuffer frees p if pool owns it (nil: no pool does).
 func freeBuffer(p []byte, pool *BufferPool) error {
-	d := unsafe.SliceData(p)
+	d := dataOf(p)
 	buffers.Lock()
 	m, ok := buffers.m[d]
 	if ok && m.pool == pool {
@@ -201,7 +200,7 @@ func (p *BufferPool) Get() ([]byte, error) {
 // it frees it. A buffer not from this pool, or put back twice, is refused
 // with an error wrapping EINVAL.
 func (p *BufferPool) Put(b []byte) error {
-	d := unsafe.SliceData(b)
+	d := dataOf(b)
 	p.mu.Lock()
 	if _, ok := p.out[d]; d == nil || !ok {
 		p.mu.Unlock()
@@ -212,7 +211,7 @@ func (p *BufferPool) Put(b []byte) error {
 		p.mu.Unlock()
 		return freeBuffer(b, p)
 	}
-	p.idle = append(p.idle, unsafe.Slice(d, p.size))
+	p.idle = append(p.idle, sliceAt(d, p.size))
 	p.mu.Unlock()
 	return nil
 }

@@ -83,3 +83,33 @@ func (p *callerPanic) Error() string {
 func (p *callerPanic) Is(target error) bool {
 	return target == errControlPanic || target == syscall.EBADF
 }
+
+// fileKind sorts files into those Submit reads and writes and those it
+// refuses to.
+type fileKind uint8
+
+const (
+	kindFile   fileKind = iota // a regular file, a block device, a seekable character device
+	kindDir                    // a directory: read(2) gives EISDIR
+	kindSocket                 // a socket: pread(2) gives ESPIPE
+	kindStream                 // a pipe, FIFO, tty, eventfd, ...: pread(2) gives ESPIPE too
+)
+
+// refusal returns why a read or write of a file of kind k is refused.
+func (k fileKind) refusal(cmd Command) (detail string, err error) {
+	switch k {
+	case kindDir:
+		return cmd.String() + " of a directory", syscall.EISDIR
+	case kindSocket:
+		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
+			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
+	case kindStream:
+		return cmd.String() + " of a pipe, FIFO or other file that cannot seek, which pread(2) refuses: " +
+			"kernel AIO would ignore the offset; wait for it with NewPoll and read or write it through its *os.File", syscall.ESPIPE
+	}
+	return "", nil
+}
+
+// ignoreFD is passed to a file's Control only to learn whether the file is
+// still open.
+var ignoreFD = func(uintptr) {}

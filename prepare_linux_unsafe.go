@@ -8,9 +8,10 @@ import (
 	"github.com/linuxaio/aio/internal/aiocore"
 )
 
-// This file holds the package's only unsafe code outside the bridge: the
-// addresses of Go buffers handed to the kernel. Each is pinned before its
-// address is taken and unpinned only once the kernel is done with it.
+// Preparing a claimed Block for io_submit: the addresses of Go buffers
+// handed to the kernel (see addr_unsafe.go for the package's other unsafe
+// code). Each buffer is pinned before its address is taken and unpinned
+// only once the kernel is done with it (release, or complete in wait.go).
 
 // prepare pins b's buffers and fills r, a descriptor in C memory, for b's
 // slot. streamFD, unless -1, is the eventfd to signal in place of b's own.
@@ -64,22 +65,4 @@ func (b *Block) release() {
 	b.submitted, b.cancelPending, b.cancelled = false, false, false
 	b.pinner.Unpin()
 	b.owner.Store(nil)
-}
-
-// complete hands the event of a Block set with SetWait to Block.Wait and
-// makes the Block idle. The Block becomes idle and gets its token in one
-// step under waitMu, so that a Wait that takes the token finds the Block
-// idle, and a Submit that claims it in between clears the token only after
-// it has been sent.
-func (b *Block) complete(ev Event) {
-	b.submitted, b.cancelPending, b.cancelled = false, false, false
-	b.pinner.Unpin()
-	b.ev = ev
-	b.waitMu.Lock()
-	b.owner.Store(nil)
-	select {
-	case b.waitCh <- struct{}{}:
-	default: // a token not taken before Submit was cleared then
-	}
-	b.waitMu.Unlock()
 }

@@ -85,3 +85,21 @@ func (b *Block) take() Event {
 	b.ev = Event{}
 	return ev
 }
+
+// complete hands the event of a Block set with SetWait to Block.Wait and
+// makes the Block idle. The Block becomes idle and gets its token in one
+// step under waitMu, so that a Wait that takes the token finds the Block
+// idle, and a Submit that claims it in between clears the token only after
+// it has been sent.
+func (b *Block) complete(ev Event) {
+	b.submitted, b.cancelPending, b.cancelled = false, false, false
+	b.pinner.Unpin()
+	b.ev = ev
+	b.waitMu.Lock()
+	b.owner.Store(nil)
+	select {
+	case b.waitCh <- struct{}{}:
+	default: // a token not taken before Submit was cleared then
+	}
+	b.waitMu.Unlock()
+}

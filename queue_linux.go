@@ -1,0 +1,178 @@
+//go:build linux && cgo
+
+package aio
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// The shared io_submit queue. Submit claims its Blocks under mu and queues
+// them; whoever holds subMu flushes everything queued in one io_submit,
+// holding the batch's files open around it (hold_linux.go), and records
+// each Block's outcome (outcome_linux.go).
+
+// flushQueued flushes the queue while it holds Blocks and no other
+// goroutine holds subMu. Whoever holds subMu calls it after letting go, so
+// Blocks that a detached Submit queued meanwhile, and left to that holder
+// when its TryLock failed, are flushed by the one or the other: the queue
+// is looked at after the holder's Unlock, which comes after the failed
+// TryLock, which comes after the Blocks were queued. (In starvation mode
+// TryLock fails with subMu free, but then a waiter is about to hold it.)
+func (s *state) flushQueued() {
+	for {
+		s.mu.Lock()
+		empty := len(s.queue) == 0
+		s.mu.Unlock()
+		if empty || !s.subMu.TryLock() {
+			return
+		}
+		s.flushHeld()
+	}
+}
+
+// flushLocked flushes the queue under subMu. The unlock is deferred: a
+// flush runs the caller's code (RawConn.Control), and whatever happens
+// there must not leave the Context wedged.
+func (s *state) flushLocked() {
+	s.subMu.Lock()
+	s.flushHeld()
+}
+
+// flushHeld flushes the queue and lets go of subMu, which the caller
+// holds.
+func (s *state) flushHeld() {
+	defer s.subMu.Unlock()
+	s.flush()
+}
+
+// enqueue claims as many of blocks as there is room for, from the front,
+// and queues them for io_submit, for the Submit call c, or detached if c
+// is nil. It returns how many, and why it stopped
+// short of all (roomFree if it did not). A Block it cannot claim (submitted
+// elsewhere meanwhile, its file closed) stops it there: it
+// queues those before it and returns the error, naming the Block at base
+// plus its position. Blocks are claimed (marked in flight) before io_submit
+// because their completions may be reaped by another goroutine before
+// io_submit returns.
+func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, roomFree, &Error{Op: "submit", Index: base, Err: ErrClosed}
+	}
+	n = min(len(blocks), s.room())
+	if s.testNoRoom != nil && n == 0 {
+		s.testNoRoom()
+	}
+	if n == 0 {
+		return 0, s.short(), nil
+	}
+	for i, b := range blocks[:n] {
+		var detail string
+		if !b.owner.CompareAndSwap(nil, s) {
+			err = ErrInFlight
+		} else if detail, err = b.lookupFD(); err != nil {
+			b.owner.Store(nil)
+		}
+		if err != nil {
+			n, err = i, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
+			break
+		}
+	}
+	round := s.claims + 1 // the first Block's claim names the round
+	for i, b := range blocks[:n] {
+		slot := s.free[len(s.free)-1]
+		s.free = s.free[:len(s.free)-1]
+		s.slots[slot] = b
+		s.claims++
+		b.slot, b.claim = slot, s.claims
+		b.clearWait()
+		b.unsent = nil
+		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})
+	}
+	s.inflight += n
+	if s.room() > 0 {
+		s.signalRoom() // pass the turn on to another waiting Submit
+	}
+	if err != nil || n == len(blocks) {
+		return n, roomFree, err
+	}
+	return n, s.short(), nil
+}
+
+// queued is a Block in the submission queue: the claim that put it there,
+// its Submit call's outcome (nil when detached), its index in that call's
+// blocks, and the round of the call that queued it: a refused Block stops
+// the rest of its round. Once submitted, the Block may complete and be
+// claimed again before the flush records the outcome, which must then
+// leave the new claim alone.
+type queued struct {
+	b     *Block
+	claim uint64
+	c     *call
+	i     int
+	round uint64
+}
+
+// flush submits every queued Block. The caller holds subMu.
+func (s *state) flush() {
+	s.mu.Lock()
+	q := s.queue
+	if len(q) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.queue, s.spare = s.spare, nil
+	closed := s.closed
+	if closed {
+		for _, e := range q {
+			s.refuse(e, ErrClosed)
+		}
+	}
+	s.mu.Unlock()
+
+	// Until io_submit takes them, queued Blocks cannot complete, so
+	// cannot be claimed again: reading them needs no lock.
+	for rest := q; !closed && len(rest) > 0; {
+		reqs := s.core.Reqs()
+		for i, e := range rest {
+			e.b.prepare(&reqs[i], s.efd)
+		}
+		// Without mu: io_submit may wait for buffered I/O.
+		if s.testBeforeSubmit != nil {
+			s.testBeforeSubmit()
+		}
+		got, e, gone := s.submitHolding(rest)
+		rest = s.submitted(rest, got, e, gone)
+	}
+	clear(q)
+	s.spare = q[:0] // only the holder of subMu touches spare
+
+	// Buffered I/O has completed inside io_submit: deliver it now rather
+	// than through a wakeup of the stream goroutine, which is armed only
+	// for what is still in flight. reapMu is never held across a wait in
+	// stream mode.
+	if !s.manual && !closed {
+		s.reapMu.Lock()
+		s.pumpSubmitted()
+		s.reapMu.Unlock()
+	}
+}
+
+// lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
+// the Block is claimed, so that a file closed since the Block was made is
+// refused instead of its number, perhaps reused, being used.
+func (b *Block) lookupFD() (detail string, err error) {
+	if err := control(b.rc, b.readFD); err != nil {
+		if errors.Is(err, errControlPanic) {
+			return err.Error(), syscall.EBADF
+		}
+		return err.Error(), os.ErrClosed
+	}
+	if b.fd < 0 {
+		return "not a valid descriptor", syscall.EBADF
+	}
+	return "", nil
+}
