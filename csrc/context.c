@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /* Context lifetime: io_setup and io_destroy with the slot tables. */
 #include "internal.h"
 

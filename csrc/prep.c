@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /* Building kernel iocbs from request descriptors. */
 #include "internal.h"
 

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /* Reaping completions with io_getevents, and cancelling requests. */
 #include "internal.h"
 

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /*
  * Reaping completions from the kernel's completion ring in user space,
  * falling back to io_getevents; and the context's counters.
