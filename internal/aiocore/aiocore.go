@@ -37,7 +37,8 @@ import (
 	_ "github.com/linuxaio/aio/csrc"
 )
 
-// Commands: the kernel's IOCB_CMD_* numbers.
+// Commands: the kernel's IOCB_CMD_* numbers. Package aio's Command
+// constants are checked against these at compile time.
 const (
 	CmdPread   = C.AIOC_CMD_PREAD
 	CmdPwrite  = C.AIOC_CMD_PWRITE
@@ -46,6 +47,20 @@ const (
 	CmdPoll    = C.AIOC_CMD_POLL
 	CmdPreadv  = C.AIOC_CMD_PREADV
 	CmdPwritev = C.AIOC_CMD_PWRITEV
+)
+
+// Flags for Req.RWFlags: the kernel's RWF_* numbers. Package aio's RWFlags
+// constants are checked against these at compile time.
+const (
+	RWFHipri     = C.AIOC_RWF_HIPRI
+	RWFDsync     = C.AIOC_RWF_DSYNC
+	RWFSync      = C.AIOC_RWF_SYNC
+	RWFNowait    = C.AIOC_RWF_NOWAIT
+	RWFAppend    = C.AIOC_RWF_APPEND
+	RWFNoappend  = C.AIOC_RWF_NOAPPEND
+	RWFAtomic    = C.AIOC_RWF_ATOMIC
+	RWFDontcache = C.AIOC_RWF_DONTCACHE
+	RWFNosignal  = C.AIOC_RWF_NOSIGNAL
 )
 
 // MaxSlots is the largest slot count Create accepts.
