@@ -38,7 +38,7 @@
 extern "C" {
 #endif
 
-/* Commands: the kernel's IOCB_CMD_* numbers. */
+/* Commands: the kernel's IOCB_CMD_* numbers (libaio's IO_CMD_*). */
 enum {
 	AIOC_CMD_PREAD = 0,
 	AIOC_CMD_PWRITE = 1,
@@ -47,6 +47,23 @@ enum {
 	AIOC_CMD_POLL = 5,
 	AIOC_CMD_PREADV = 7,
 	AIOC_CMD_PWRITEV = 8,
+};
+
+/*
+ * Flags for rw_flags: the kernel's RWF_* numbers (<linux/fs.h>), here for
+ * system headers that predate some of them. A kernel older than a flag
+ * fails the request with -EOPNOTSUPP.
+ */
+enum {
+	AIOC_RWF_HIPRI = 0x01,
+	AIOC_RWF_DSYNC = 0x02,
+	AIOC_RWF_SYNC = 0x04,
+	AIOC_RWF_NOWAIT = 0x08,
+	AIOC_RWF_APPEND = 0x10,
+	AIOC_RWF_NOAPPEND = 0x20,
+	AIOC_RWF_ATOMIC = 0x40,
+	AIOC_RWF_DONTCACHE = 0x80,
+	AIOC_RWF_NOSIGNAL = 0x100,
 };
 
 /* Largest slot count aioc_create accepts; the kernel's own limit
@@ -62,7 +79,7 @@ enum {
  *   POLL:             buf = poll event mask (POLLIN, ...), len, offset = 0
  * ioprio is an I/O priority (class << 13 | level); 0 leaves the file's own.
  * resfd is an eventfd the kernel signals on completion, or -1 for none.
- * rw_flags are RWF_* flags for reads and writes.
+ * rw_flags are RWF_* flags (AIOC_RWF_*) for reads and writes.
  *
  * The memory behind buf must stay valid, and must not move, until the
  * request's event has been reaped: the kernel writes to it asynchronously.

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /* O_DIRECT alignment discovery with statx(STATX_DIOALIGN). */
 #include "internal.h"
 

@@ -1,4 +1,9 @@
-/* Context lifetime: io_setup and io_destroy with the slot tables. */
+//go:build linux && cgo
+
+/*
+ * Context lifetime (io_setup and io_destroy with the slot tables), its
+ * accessors and its counters.
+ */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -36,7 +41,7 @@ int aioc_create(struct aioc_ctx **out, uint32_t nslots)
 		aioc_destroy(ctx);
 		return ret;
 	}
-	aioc_ring_attach(ctx);
+	aioc_ring_attach(ctx); /* ring.c: reap from the ring if usable */
 	*out = ctx;
 	return 0;
 }
@@ -76,4 +81,19 @@ struct aioc_req *aioc_reqs(struct aioc_ctx *ctx)
 struct aioc_event *aioc_events(struct aioc_ctx *ctx)
 {
 	return ctx->events;
+}
+
+void aioc_stats(const struct aioc_ctx *ctx, struct aioc_stats *out)
+{
+	const struct aioc_counters *c = &ctx->count;
+	out->submit_calls =
+		atomic_load_explicit(&c->submit_calls, memory_order_relaxed);
+	out->submitted =
+		atomic_load_explicit(&c->submitted, memory_order_relaxed);
+	out->ring_events =
+		atomic_load_explicit(&c->ring_events, memory_order_relaxed);
+	out->getevents_calls =
+		atomic_load_explicit(&c->getevents_calls, memory_order_relaxed);
+	out->getevents_events = atomic_load_explicit(&c->getevents_events,
+						     memory_order_relaxed);
 }

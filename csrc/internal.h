@@ -99,11 +99,19 @@ static inline void aioc_reap_leave(struct aioc_ctx *ctx)
 	atomic_flag_clear_explicit(&ctx->reaping, memory_order_release);
 }
 
-/* Called by ring.c's aioc_create hook: checks and records the ring. */
+/*
+ * ring.c: aioc_ring_attach, called by aioc_create (context.c) once io_setup
+ * has made the ring, checks that the ring is usable and records it in ctx,
+ * turning its use on if so.
+ */
 void aioc_ring_attach(struct aioc_ctx *ctx);
-/* The io_getevents loop shared by aioc_getevents and aioc_reap; the caller
- * holds ctx->reaping. */
-int aioc_getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
-			int64_t timeout_ns, struct aioc_event *dst);
+/*
+ * ring.c: aioc_ring_take, called by aioc_reap (reap.c) while ctx->use_ring
+ * is set and with ctx->reaping held, copies up to max events from the ring
+ * to dst and returns how many. If the ring's head or tail is out of range
+ * it turns the ring off for good (use_ring 0, ring_broken 1) and returns 0.
+ */
+uint32_t aioc_ring_take(struct aioc_ctx *ctx, uint32_t max,
+			struct aioc_event *dst);
 
 #endif /* AIOCORE_INTERNAL_H */

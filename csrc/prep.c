@@ -1,7 +1,62 @@
+//go:build linux && cgo
+
 /* Building kernel iocbs from request descriptors. */
 #include "internal.h"
 
 #include <string.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/fs.h>)
+#include <linux/fs.h>
+#endif
+#endif
+
+/*
+ * aioc_prep hands opcode and rw_flags to the kernel unchanged, so the
+ * AIOC_ numbers must be the kernel's. libaio.h has every IO_CMD_* used here
+ * (from libaio 0.3.111, which the poll iocb below needs too); <linux/fs.h>
+ * has the RWF_* flags of the kernel it comes from.
+ */
+#define SAME_CMD(name)                                                         \
+	_Static_assert((int)AIOC_CMD_##name == (int)IO_CMD_##name,             \
+		       "AIOC_CMD_" #name " is not IO_CMD_" #name)
+#define SAME_RWF(name)                                                         \
+	_Static_assert(AIOC_RWF_##name == RWF_##name,                          \
+		       "AIOC_RWF_" #name " is not RWF_" #name)
+SAME_CMD(PREAD);
+SAME_CMD(PWRITE);
+SAME_CMD(FSYNC);
+SAME_CMD(FDSYNC);
+SAME_CMD(POLL);
+SAME_CMD(PREADV);
+SAME_CMD(PWRITEV);
+#ifdef RWF_HIPRI
+SAME_RWF(HIPRI);
+#endif
+#ifdef RWF_DSYNC
+SAME_RWF(DSYNC);
+#endif
+#ifdef RWF_SYNC
+SAME_RWF(SYNC);
+#endif
+#ifdef RWF_NOWAIT
+SAME_RWF(NOWAIT);
+#endif
+#ifdef RWF_APPEND
+SAME_RWF(APPEND);
+#endif
+#ifdef RWF_NOAPPEND
+SAME_RWF(NOAPPEND);
+#endif
+#ifdef RWF_ATOMIC
+SAME_RWF(ATOMIC);
+#endif
+#ifdef RWF_DONTCACHE
+SAME_RWF(DONTCACHE);
+#endif
+#ifdef RWF_NOSIGNAL
+SAME_RWF(NOSIGNAL);
+#endif
 
 int aioc_prep(void *iocb, const struct aioc_req *req)
 {

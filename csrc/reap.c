@@ -1,4 +1,11 @@
-/* Reaping completions with io_getevents, and cancelling requests. */
+//go:build linux && cgo
+
+/*
+ * Reaping completions: aioc_reap from the completion ring in user space
+ * (ring.c) first, then with io_getevents; aioc_getevents with io_getevents
+ * alone. Both hold ctx->reaping, the one-reaper guard, throughout. And
+ * cancelling requests, whose events come back through reaping.
+ */
 #include "internal.h"
 
 #include <time.h>
@@ -19,8 +26,12 @@ static struct timespec ns_to_timespec(int64_t ns)
 	return ts;
 }
 
-int aioc_getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
-			int64_t timeout_ns, struct aioc_event *dst)
+/*
+ * The io_getevents loop of aioc_getevents and aioc_reap: reaps between min
+ * and max events into dst. The caller holds ctx->reaping.
+ */
+static int getevents_into(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+			  int64_t timeout_ns, struct aioc_event *dst)
 {
 	struct timespec ts;
 	struct timespec *tsp = NULL;
@@ -59,7 +70,37 @@ int aioc_getevents(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
 	int ret = aioc_reap_enter(ctx, min, max);
 	if (ret <= 0)
 		return ret;
-	ret = aioc_getevents_into(ctx, min, max, timeout_ns, ctx->events);
+	ret = getevents_into(ctx, min, max, timeout_ns, ctx->events);
+	aioc_reap_leave(ctx);
+	return ret;
+}
+
+int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
+	      int64_t timeout_ns)
+{
+	int entered = aioc_reap_enter(ctx, min, max);
+	if (entered <= 0)
+		return entered;
+
+	/* aioc_ring_take turns off a ring it finds broken and gives 0. */
+	uint32_t got = 0;
+	if (ctx->use_ring)
+		got = aioc_ring_take(ctx, max, ctx->events);
+	int ret = (int)got;
+	/*
+	 * An empty ring means nothing has completed: io_getevents reads the
+	 * same ring, so it is called only to wait for more, or when the ring
+	 * is not in use.
+	 */
+	if (got < min || (!ctx->use_ring && got == 0)) {
+		ret = getevents_into(ctx, min - got, max - got, timeout_ns,
+				     ctx->events + got);
+		/* On an error, keep what the ring gave: the error recurs. */
+		if (ret >= 0)
+			ret += (int)got;
+		else if (got > 0)
+			ret = (int)got;
+	}
 	aioc_reap_leave(ctx);
 	return ret;
 }

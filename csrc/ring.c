@@ -1,6 +1,10 @@
+//go:build linux && cgo
+
 /*
- * Reaping completions from the kernel's completion ring in user space,
- * falling back to io_getevents; and the context's counters.
+ * The kernel's completion ring, read in user space: checking and recording
+ * it when a context is created, copying events out of it, and turning its
+ * use on and off. Reaping itself (the ring first, then io_getevents) is in
+ * reap.c.
  *
  * The ring is the memory io_setup maps at the context id. The kernel appends
  * an event, then publishes it by advancing tail (after a write barrier),
@@ -35,11 +39,8 @@ void aioc_ring_attach(struct aioc_ctx *ctx)
 	ctx->use_ring = 1;
 }
 
-/*
- * Copies up to max events from the ring to dst. Returns the count, or -1
- * if head or tail is out of range (the ring is then left alone for good).
- */
-static int ring_take(struct aioc_ctx *ctx, uint32_t max, struct aioc_event *dst)
+uint32_t aioc_ring_take(struct aioc_ctx *ctx, uint32_t max,
+			struct aioc_event *dst)
 {
 	struct aioc_ring *ring = ctx->ring;
 	/* The kernel never changes nr; a copy cannot be corrupted by a
@@ -49,8 +50,12 @@ static int ring_take(struct aioc_ctx *ctx, uint32_t max, struct aioc_event *dst)
 	uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 	/* Acquire: the events before tail are visible once tail is. */
 	uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-	if (head >= nr || tail >= nr)
-		return -1;
+	if (head >= nr || tail >= nr) {
+		/* Something wrote to the ring: leave it alone for good. */
+		ctx->use_ring = 0;
+		ctx->ring_broken = 1;
+		return 0;
+	}
 	uint32_t avail = tail >= head ? tail - head : nr - head + tail;
 	uint32_t n = avail < max ? avail : max;
 	if (n == 0)
@@ -68,43 +73,7 @@ static int ring_take(struct aioc_ctx *ctx, uint32_t max, struct aioc_event *dst)
 	__atomic_store_n(&ring->head, (head + n) % nr, __ATOMIC_RELEASE);
 	atomic_fetch_add_explicit(&ctx->count.ring_events, n,
 				  memory_order_relaxed);
-	return (int)n;
-}
-
-int aioc_reap(struct aioc_ctx *ctx, uint32_t min, uint32_t max,
-	      int64_t timeout_ns)
-{
-	int entered = aioc_reap_enter(ctx, min, max);
-	if (entered <= 0)
-		return entered;
-
-	int got = 0;
-	if (ctx->use_ring) {
-		got = ring_take(ctx, max, ctx->events);
-		if (got < 0) {
-			ctx->use_ring = 0;
-			ctx->ring_broken = 1;
-			got = 0;
-		}
-	}
-	int ret = got;
-	/*
-	 * An empty ring means nothing has completed: io_getevents reads the
-	 * same ring, so it is called only to wait for more, or when the ring
-	 * is not in use.
-	 */
-	if ((uint32_t)got < min || (!ctx->use_ring && got == 0)) {
-		ret = aioc_getevents_into(ctx, min - (uint32_t)got,
-					  max - (uint32_t)got, timeout_ns,
-					  ctx->events + got);
-		if (ret >= 0)
-			ret += got;
-		else if (got > 0)
-			ret = got; /* keep what the ring gave; the error recurs
-				    */
-	}
-	aioc_reap_leave(ctx);
-	return ret;
+	return n;
 }
 
 int aioc_use_ring(struct aioc_ctx *ctx, int on)
@@ -127,19 +96,4 @@ int aioc_use_ring(struct aioc_ctx *ctx, int on)
 uint32_t aioc_ring_nr(const struct aioc_ctx *ctx)
 {
 	return ctx->ring_nr;
-}
-
-void aioc_stats(const struct aioc_ctx *ctx, struct aioc_stats *out)
-{
-	const struct aioc_counters *c = &ctx->count;
-	out->submit_calls =
-		atomic_load_explicit(&c->submit_calls, memory_order_relaxed);
-	out->submitted =
-		atomic_load_explicit(&c->submitted, memory_order_relaxed);
-	out->ring_events =
-		atomic_load_explicit(&c->ring_events, memory_order_relaxed);
-	out->getevents_calls =
-		atomic_load_explicit(&c->getevents_calls, memory_order_relaxed);
-	out->getevents_events = atomic_load_explicit(&c->getevents_events,
-						     memory_order_relaxed);
 }

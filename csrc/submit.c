@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 /* Submitting a batch of requests with as few io_submit calls as possible. */
 #include "internal.h"
 

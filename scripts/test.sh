@@ -39,6 +39,9 @@ make -s -C csrc valgrind
 make -s -C csrc cppcheck
 make -s -C csrc format-check
 
+step "C core: a plain go build rebuilds it after every edit (scripts/rebuild-check.sh)"
+scripts/rebuild-check.sh
+
 step "Go: gofmt, vet, staticcheck"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then

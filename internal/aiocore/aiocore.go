@@ -1,8 +1,9 @@
 //go:build linux && cgo
 
 // Package aiocore is the cgo bridge to the C core in csrc/: the only Go code
-// that imports "C". Its names map one to one onto aiocore.h; it adds no
-// policy. Errors are returned as syscall.Errno (0 for none), as the C core
+// that calls C. Package csrc compiles the core and has no Go API; this
+// package imports it for that and includes its header, aiocore.h. Its names
+// map one to one onto aiocore.h; it adds no policy. Errors are returned as syscall.Errno (0 for none), as the C core
 // returns them.
 //
 // A Ctx is not safe for concurrent use as a whole. Submission (Reqs, Submit,
@@ -14,7 +15,6 @@ package aiocore
 #cgo CFLAGS: -I${SRCDIR}/../../csrc
 #cgo CFLAGS: -std=gnu11
 #cgo CFLAGS: -D_GNU_SOURCE
-#cgo LDFLAGS: -laio
 #include <stddef.h>
 #include <stdlib.h>
 #include "aiocore.h"
@@ -31,9 +31,14 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	// The C core, compiled by the go command from csrc/: the functions
+	// this package calls are linked from its objects.
+	_ "github.com/linuxaio/aio/csrc"
 )
 
-// Commands: the kernel's IOCB_CMD_* numbers.
+// Commands: the kernel's IOCB_CMD_* numbers. Package aio's Command
+// constants are checked against these at compile time.
 const (
 	CmdPread   = C.AIOC_CMD_PREAD
 	CmdPwrite  = C.AIOC_CMD_PWRITE
@@ -42,6 +47,20 @@ const (
 	CmdPoll    = C.AIOC_CMD_POLL
 	CmdPreadv  = C.AIOC_CMD_PREADV
 	CmdPwritev = C.AIOC_CMD_PWRITEV
+)
+
+// Flags for Req.RWFlags: the kernel's RWF_* numbers. Package aio's RWFlags
+// constants are checked against these at compile time.
+const (
+	RWFHipri     = C.AIOC_RWF_HIPRI
+	RWFDsync     = C.AIOC_RWF_DSYNC
+	RWFSync      = C.AIOC_RWF_SYNC
+	RWFNowait    = C.AIOC_RWF_NOWAIT
+	RWFAppend    = C.AIOC_RWF_APPEND
+	RWFNoappend  = C.AIOC_RWF_NOAPPEND
+	RWFAtomic    = C.AIOC_RWF_ATOMIC
+	RWFDontcache = C.AIOC_RWF_DONTCACHE
+	RWFNosignal  = C.AIOC_RWF_NOSIGNAL
 )
 
 // MaxSlots is the largest slot count Create accepts.
