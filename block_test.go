@@ -251,46 +251,6 @@ func TestPollSocket(t *testing.T) {
 	}
 }
 
-func TestCancelPoll(t *testing.T) {
-	ctx := newContext(t, 8)
-	r, _ := pipe(t)
-	b := aio.NewPoll(r, aio.PollIn)
-	submit(t, ctx, b)
-	if err := ctx.Cancel(b); err != nil {
-		t.Fatal(err)
-	}
-	ev := reap(t, ctx, 1)[0]
-	if ev.Block != b || !errors.Is(ev.Err(), syscall.ECANCELED) {
-		t.Fatalf("cancelled poll: res %d, %v", ev.Res, ev.Err())
-	}
-
-	// A poll that already fired cannot be cancelled; its event keeps the
-	// ready mask. (A poll on a ready file completes inside io_submit.)
-	_, w := pipe(t)
-	ready := aio.NewPoll(w, aio.PollOut)
-	submit(t, ctx, ready)
-	wantErr(t, ctx.Cancel(ready), syscall.EINVAL, "fired before")
-	if ev := reap(t, ctx, 1)[0]; ev.PollEvents()&aio.PollOut == 0 {
-		t.Fatalf("fired poll after refused cancel: res %d, %v", ev.Res, ev.Err())
-	}
-}
-
-func TestCancelDiskIO(t *testing.T) {
-	ctx := newContext(t, 8)
-	f := tempFile(t, []byte("data"))
-	// A buffered read completes inside io_submit, but stays in flight
-	// until its event is reaped: Cancel reaches the kernel, which refuses.
-	b := aio.NewRead(f, make([]byte, 4), 0)
-	submit(t, ctx, b)
-	err := ctx.Cancel(b)
-	wantErr(t, err, syscall.EINVAL, "io_cancel", "only poll")
-	if ev := reap(t, ctx, 1)[0]; ev.N() != 4 {
-		t.Fatalf("read after refused cancel: %d, %v", ev.Res, ev.Err())
-	}
-	wantErr(t, ctx.Cancel(b), aio.ErrNotInFlight)
-	wantErr(t, ctx.Cancel(nil), syscall.EINVAL)
-}
-
 // An idle Block may change command and be submitted again.
 func TestChangeCommand(t *testing.T) {
 	ctx := newContext(t, 8)
@@ -388,34 +348,6 @@ func TestBadResFD(t *testing.T) {
 	b.SetResFD(int(w.Fd()))
 	_, err = ctx.Submit(b)
 	wantErr(t, err, syscall.EINVAL, "not an eventfd")
-}
-
-// In a batch, the Blocks before a refused one stay submitted.
-func TestPartialSubmit(t *testing.T) {
-	ctx := newContext(t, 8)
-	f := tempFile(t, []byte("0123456789"))
-	r, _ := pipe(t)
-	closed := int(r.Fd())
-	r.Close()
-	a := aio.NewRead(f, make([]byte, 2), 0)
-	bad := aio.NewRead(aio.FD(closed), make([]byte, 2), 0)
-	c := aio.NewRead(f, make([]byte, 2), 2)
-	n, err := ctx.Submit(a, bad, c)
-	if n != 1 {
-		t.Fatalf("Submit returned %d, want 1", n)
-	}
-	var ae *aio.Error
-	if !errors.As(err, &ae) || ae.Index != 1 || !errors.Is(err, syscall.EBADF) {
-		t.Fatalf("error %v, want EBADF for block 1", err)
-	}
-	if !a.InFlight() || bad.InFlight() || c.InFlight() {
-		t.Fatal("wrong Blocks in flight")
-	}
-	if ev := reap(t, ctx, 1)[0]; ev.Block != a || ev.N() != 2 {
-		t.Fatalf("event %+v", ev)
-	}
-	submit(t, ctx, c)
-	reap(t, ctx, 1)
 }
 
 func TestDirectIO(t *testing.T) {

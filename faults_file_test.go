@@ -15,8 +15,8 @@ import (
 	"github.com/linuxaio/aio"
 )
 
-// The File parts of the fault tests in faults_test.go: the bodies of their
-// File subtests.
+// The File parts of the fault tests in faults_close_test.go: the bodies
+// of their File subtests.
 
 // readers is a set of goroutines calling a File's ReadAt in a loop, 64
 // KiB at a time at offsets spread over the file, each read checked

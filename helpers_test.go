@@ -410,3 +410,94 @@ func aioNrBack(t testing.TB, base, peak int, sizes ...int) {
 			aioNr(t), base, peak, ours, smallest)
 	}
 }
+
+// recv returns the next event on ctx's stream, failing after 10 s.
+func recv(t testing.TB, ctx *aio.Context) aio.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ctx.Events():
+		if !ok {
+			t.Fatal("Events closed")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
+	}
+	panic("unreachable")
+}
+
+// noEvent fails if an event arrives on ctx's stream within d.
+func noEvent(t testing.TB, ctx *aio.Context, d time.Duration) {
+	t.Helper()
+	select {
+	case ev := <-ctx.Events():
+		t.Fatalf("unexpected event %+v", ev)
+	case <-time.After(d):
+	}
+}
+
+// readOffset is the offset of the i-th 4 KiB read of a file of size bytes:
+// a walk over the file's blocks in a scattered order.
+func readOffset(i, size int) int64 { return int64(i*7919%(size/4096)) * 4096 }
+
+// wantRead fails unless ev is a read of its whole buffer that holds data
+// from the Block's offset.
+func wantRead(t testing.TB, ev aio.Event, data []byte) {
+	t.Helper()
+	b := ev.Block
+	off, buf := b.Offset(), b.Buffer()
+	if ev.Err() != nil || ev.N() != len(buf) || !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+		t.Fatalf("read of %d bytes at %d: res %d (%v), data right %v",
+			len(buf), off, ev.Res, ev.Err(), bytes.Equal(buf, data[off:off+int64(len(buf))]))
+	}
+}
+
+// mismatch returns the index of the first byte where a and b differ, or -1.
+func mismatch(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// ledger counts the Blocks in flight, to check that each submission has one
+// event and no more. Safe for concurrent use.
+type ledger struct {
+	mu      sync.Mutex
+	pending map[*aio.Block]bool
+	events  int
+}
+
+// submitted records that b went in.
+func (o *ledger) submitted(b *aio.Block) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.pending == nil {
+		o.pending = map[*aio.Block]bool{}
+	}
+	o.pending[b] = true
+}
+
+// event records b's event, failing on one that no submission is owed.
+func (o *ledger) event(t testing.TB, b *aio.Block) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.pending[b] {
+		t.Errorf("event for a Block not in flight: %p (a second event, or an unknown Block)", b)
+	}
+	delete(o.pending, b)
+	o.events++
+}
+
+// left returns how many submissions still await their event.
+func (o *ledger) left() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.pending)
+}

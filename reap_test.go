@@ -3,6 +3,7 @@
 package aio_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -57,5 +58,116 @@ func TestGetEventsReturnsAfterClose(t *testing.T) {
 				t.Errorf("timeout %v: GetEvents with nothing collected after Close: %v, %v; want ErrClosed", timeout, r.evs, r.err)
 			}
 		}
+	}
+}
+
+func TestEmptySubmitAndIdleGetEvents(t *testing.T) {
+	ctx := newContext(t, 8)
+	if n, err := ctx.Submit(); n != 0 || err != nil {
+		t.Fatalf("empty Submit: %d, %v", n, err)
+	}
+	start := time.Now()
+	evs, err := ctx.GetEvents(0, 8, 0)
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("GetEvents on idle context: %v, %v", evs, err)
+	}
+	evs, err = ctx.GetEvents(1, 8, 100*time.Millisecond)
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("GetEvents(1) on idle context: %v, %v", evs, err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Fatalf("GetEvents with a 100ms timeout returned after %v", d)
+	}
+}
+
+func TestGetEventsMinMax(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, nil)
+	var blocks []*aio.Block
+	for i := range 4 {
+		blocks = append(blocks, aio.NewWrite(f, []byte("abcd"), int64(4*i)))
+	}
+	submit(t, ctx, blocks...)
+	// Buffered writes complete inside io_submit: all four are ready.
+	evs, err := ctx.GetEvents(1, 2, -1)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("GetEvents(1, 2): %d events, %v", len(evs), err)
+	}
+	if ctx.InFlight() != 2 {
+		t.Fatalf("InFlight %d, want 2", ctx.InFlight())
+	}
+	evs = append(evs, reap(t, ctx, 2)...)
+	seen := map[*aio.Block]bool{}
+	for _, ev := range evs {
+		if ev.Err() != nil || ev.N() != 4 || seen[ev.Block] {
+			t.Fatalf("bad event %+v", ev)
+		}
+		seen[ev.Block] = true
+	}
+}
+
+func TestCloseWakesGetEvents(t *testing.T) {
+	ctx, err := aio.NewContext(4, aio.Manual())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := ctx.GetEvents(1, 1, -1)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	ctx.Close()
+	select {
+	case err := <-done:
+		wantErr(t, err, aio.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("GetEvents still waiting after Close")
+	}
+}
+
+// Completions already in the ring are reaped from user space without
+// io_getevents, through many laps of the ring; io_getevents is called only
+// to wait.
+func TestRingReaping(t *testing.T) {
+	data := pattern(1<<16, 6)
+	f := tempFile(t, data)
+	ctx := streamContext(t, 4)
+	blocks := make([]*aio.Block, 4)
+	for i := range blocks {
+		blocks[i] = aio.NewRead(f, make([]byte, 64), 0)
+	}
+	const rounds = 1000 // 4000 completions: many laps of a ring of ~128
+	for r := range rounds {
+		for i, b := range blocks {
+			b.SetOffset(int64((r*4+i)*64) % int64(len(data)))
+		}
+		submit(t, ctx, blocks...)
+		for range blocks {
+			ev := recv(t, ctx)
+			if ev.N() != 64 || !bytes.Equal(ev.Block.Buffer(), data[ev.Block.Offset():][:64]) {
+				t.Fatalf("round %d: %+v", r, ev)
+			}
+		}
+	}
+	st := ctx.Stats()
+	if st.RingEvents != 4*rounds || st.GetEventsCalls != 0 || st.Submitted != 4*rounds {
+		t.Fatalf("stream Stats %+v: want %d ring events and no io_getevents", st, 4*rounds)
+	}
+
+	manual := newContext(t, 4)
+	submit(t, manual, blocks...)
+	reap(t, manual, 4)
+	if st := manual.Stats(); st.RingEvents != 4 || st.GetEventsCalls != 0 {
+		t.Fatalf("manual Stats %+v: want 4 ring events and no io_getevents", st)
+	}
+	r, w := pipe(t)
+	submit(t, manual, aio.NewPoll(r, aio.PollIn))
+	go func() { time.Sleep(30 * time.Millisecond); w.Write([]byte{1}) }()
+	if evs, err := manual.GetEvents(1, 1, 5*time.Second); len(evs) != 1 || err != nil {
+		t.Fatalf("GetEvents: %v, %v", evs, err)
+	}
+	if st := manual.Stats(); st.GetEventsCalls == 0 || st.GetEventsEvents != 1 {
+		t.Fatalf("manual Stats %+v: the wait went through io_getevents", st)
 	}
 }

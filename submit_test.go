@@ -11,6 +11,59 @@ import (
 	"github.com/linuxaio/aio"
 )
 
+// In a batch, the Blocks before a refused one stay submitted.
+func TestPartialSubmit(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, []byte("0123456789"))
+	r, _ := pipe(t)
+	closed := int(r.Fd())
+	r.Close()
+	a := aio.NewRead(f, make([]byte, 2), 0)
+	bad := aio.NewRead(aio.FD(closed), make([]byte, 2), 0)
+	c := aio.NewRead(f, make([]byte, 2), 2)
+	n, err := ctx.Submit(a, bad, c)
+	if n != 1 {
+		t.Fatalf("Submit returned %d, want 1", n)
+	}
+	var ae *aio.Error
+	if !errors.As(err, &ae) || ae.Index != 1 || !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("error %v, want EBADF for block 1", err)
+	}
+	if !a.InFlight() || bad.InFlight() || c.InFlight() {
+		t.Fatal("wrong Blocks in flight")
+	}
+	if ev := reap(t, ctx, 1)[0]; ev.Block != a || ev.N() != 2 {
+		t.Fatalf("event %+v", ev)
+	}
+	submit(t, ctx, c)
+	reap(t, ctx, 1)
+}
+
+// A Block given twice in one call is refused, whatever the room.
+func TestBlockTwiceInOneSubmit(t *testing.T) {
+	f := tempFile(t, pattern(4096, 8))
+	for _, n := range []int{1, 4} {
+		ctx := streamContext(t, n)
+		b := aio.NewRead(f, make([]byte, 64), 0)
+		got, err := ctx.Submit(aio.NewRead(f, make([]byte, 8), 0), b, b)
+		wantErr(t, err, aio.ErrInFlight, "block 2", "twice")
+		if got != 0 || b.InFlight() || ctx.InFlight() != 0 {
+			t.Fatalf("cap %d: %d submitted, in flight %v", n, got, b.InFlight())
+		}
+	}
+	// Large batches find it by stamping the Blocks.
+	ctx := streamContext(t, 4)
+	var big []*aio.Block
+	for i := range 70 {
+		big = append(big, aio.NewRead(f, make([]byte, 8), int64(i)))
+	}
+	got, err := ctx.Submit(append(big, big[3])...)
+	wantErr(t, err, aio.ErrInFlight, "block 70", "twice")
+	if got != 0 || ctx.InFlight() != 0 {
+		t.Fatalf("large batch: %d submitted", got)
+	}
+}
+
 // sliceRC is a RawConn value that cannot be compared: it holds a slice.
 type sliceRC struct {
 	inner syscall.RawConn
@@ -35,29 +88,6 @@ func (c decoratedConn) SyscallConn() (syscall.RawConn, error) {
 		return nil, err
 	}
 	return loggedRC{sliceRC{rc, []string{"read"}}}, nil
-}
-
-// panickyConn's RawConn panics in Control once armed.
-type panickyConn struct {
-	f     *os.File
-	armed *bool
-}
-
-type panickyRC struct {
-	syscall.RawConn
-	armed *bool
-}
-
-func (r panickyRC) Control(f func(uintptr)) error {
-	if *r.armed {
-		panic("metrics backend down")
-	}
-	return r.RawConn.Control(f)
-}
-
-func (c panickyConn) SyscallConn() (syscall.RawConn, error) {
-	rc, err := c.f.SyscallConn()
-	return panickyRC{rc, c.armed}, err
 }
 
 // Blocks on files whose RawConn is a decorator of an uncomparable value go
@@ -93,6 +123,29 @@ func TestSubmitDecoratedRawConn(t *testing.T) {
 			}
 		}
 	}
+}
+
+// panickyConn's RawConn panics in Control once armed.
+type panickyConn struct {
+	f     *os.File
+	armed *bool
+}
+
+func (c panickyConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.f.SyscallConn()
+	return panickyRC{rc, c.armed}, err
+}
+
+type panickyRC struct {
+	syscall.RawConn
+	armed *bool
+}
+
+func (r panickyRC) Control(f func(uintptr)) error {
+	if *r.armed {
+		panic("metrics backend down")
+	}
+	return r.RawConn.Control(f)
 }
 
 // A RawConn whose Control panics makes Submit fail with an error wrapping

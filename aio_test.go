@@ -60,109 +60,92 @@ func TestContextCloseConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-func TestEmptySubmitAndIdleGetEvents(t *testing.T) {
-	ctx := newContext(t, 8)
-	if n, err := ctx.Submit(); n != 0 || err != nil {
-		t.Fatalf("empty Submit: %d, %v", n, err)
-	}
-	start := time.Now()
-	evs, err := ctx.GetEvents(0, 8, 0)
-	if err != nil || len(evs) != 0 {
-		t.Fatalf("GetEvents on idle context: %v, %v", evs, err)
-	}
-	evs, err = ctx.GetEvents(1, 8, 100*time.Millisecond)
-	if err != nil || len(evs) != 0 {
-		t.Fatalf("GetEvents(1) on idle context: %v, %v", evs, err)
-	}
-	if d := time.Since(start); d < 100*time.Millisecond {
-		t.Fatalf("GetEvents with a 100ms timeout returned after %v", d)
-	}
-}
+// A stream Context refuses what belongs to manual mode and the other way
+// round, with nothing submitted.
+func TestModesRefuseMixing(t *testing.T) {
+	f := tempFile(t, pattern(4096, 1))
+	stream := streamContext(t, 4)
+	_, err := stream.GetEvents(0, 1, 0)
+	wantErr(t, err, aio.ErrWrongMode, "Manual")
 
-func TestGetEventsMinMax(t *testing.T) {
-	ctx := newContext(t, 8)
-	f := tempFile(t, nil)
-	var blocks []*aio.Block
-	for i := range 4 {
-		blocks = append(blocks, aio.NewWrite(f, []byte("abcd"), int64(4*i)))
+	manual := newContext(t, 4)
+	if manual.Events() != nil {
+		t.Fatal("a Manual Context has an Events channel")
 	}
-	submit(t, ctx, blocks...)
-	// Buffered writes complete inside io_submit: all four are ready.
-	evs, err := ctx.GetEvents(1, 2, -1)
-	if err != nil || len(evs) != 2 {
-		t.Fatalf("GetEvents(1, 2): %d events, %v", len(evs), err)
-	}
-	if ctx.InFlight() != 2 {
-		t.Fatalf("InFlight %d, want 2", ctx.InFlight())
-	}
-	evs = append(evs, reap(t, ctx, 2)...)
-	seen := map[*aio.Block]bool{}
-	for _, ev := range evs {
-		if ev.Err() != nil || ev.N() != 4 || seen[ev.Block] {
-			t.Fatalf("bad event %+v", ev)
-		}
-		seen[ev.Block] = true
-	}
-}
-
-func TestCloseWakesGetEvents(t *testing.T) {
-	ctx, err := aio.NewContext(4, aio.Manual())
-	if err != nil {
+	wb := aio.NewRead(f, make([]byte, 16), 0)
+	if err := wb.SetWait(true); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error)
-	go func() {
-		_, err := ctx.GetEvents(1, 1, -1)
-		done <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	ctx.Close()
-	select {
-	case err := <-done:
-		wantErr(t, err, aio.ErrClosed)
-	case <-time.After(5 * time.Second):
-		t.Fatal("GetEvents still waiting after Close")
+	n, err := manual.Submit(aio.NewRead(f, make([]byte, 16), 0), wb)
+	wantErr(t, err, aio.ErrWrongMode, "block 1", "SetWait")
+	if n != 0 || wb.InFlight() || manual.InFlight() != 0 {
+		t.Fatalf("refused batch: n %d, in flight %v/%d", n, wb.InFlight(), manual.InFlight())
+	}
+
+	// A Block with its own eventfd: the stream needs every completion to
+	// signal its eventfd, so it refuses.
+	efd, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_CLOEXEC, 0)
+	if e != 0 {
+		t.Fatal(e)
+	}
+	defer syscall.Close(int(efd))
+	good := aio.NewRead(f, make([]byte, 16), 0)
+	own := aio.NewRead(f, make([]byte, 16), 0)
+	own.SetResFD(int(efd))
+	n, err = stream.Submit(good, own)
+	wantErr(t, err, syscall.EINVAL, "block 1", "SetResFD", "Manual")
+	if n != 0 || good.InFlight() || own.InFlight() || stream.InFlight() != 0 {
+		t.Fatalf("refused batch: n %d, in flight %v %v %d", n, good.InFlight(), own.InFlight(), stream.InFlight())
+	}
+	noEvent(t, stream, 20*time.Millisecond)
+	// In manual mode the same Block works, and its eventfd counts.
+	if ev := do(t, manual, own); ev.N() != 16 {
+		t.Fatalf("read with own eventfd: %+v", ev)
+	}
+	var cnt [8]byte
+	if _, err := syscall.Read(int(efd), cnt[:]); err != nil || cnt[0] != 1 {
+		t.Fatalf("eventfd count %v, %v; want 1", cnt, err)
 	}
 }
 
-// A batch larger than the free slots submits what fits and says so.
-func TestSubmitFull(t *testing.T) {
-	ctx := newContext(t, 4)
-	r, w := pipe(t)
-	_ = w
-	var blocks []*aio.Block
-	for range 6 {
-		blocks = append(blocks, aio.NewPoll(r, aio.PollIn))
+func TestCancelPoll(t *testing.T) {
+	ctx := newContext(t, 8)
+	r, _ := pipe(t)
+	b := aio.NewPoll(r, aio.PollIn)
+	submit(t, ctx, b)
+	if err := ctx.Cancel(b); err != nil {
+		t.Fatal(err)
 	}
-	n, err := ctx.Submit(blocks...)
-	if n != 4 {
-		t.Fatalf("Submit returned %d, want 4", n)
+	ev := reap(t, ctx, 1)[0]
+	if ev.Block != b || !errors.Is(ev.Err(), syscall.ECANCELED) {
+		t.Fatalf("cancelled poll: res %d, %v", ev.Res, ev.Err())
 	}
-	wantErr(t, err, aio.ErrFull, "4 of 6")
-	var ae *aio.Error
-	if !errors.As(err, &ae) || ae.Index != 4 {
-		t.Fatalf("error %v does not name block 4", err)
+
+	// A poll that already fired cannot be cancelled; its event keeps the
+	// ready mask. (A poll on a ready file completes inside io_submit.)
+	_, w := pipe(t)
+	ready := aio.NewPoll(w, aio.PollOut)
+	submit(t, ctx, ready)
+	wantErr(t, ctx.Cancel(ready), syscall.EINVAL, "fired before")
+	if ev := reap(t, ctx, 1)[0]; ev.PollEvents()&aio.PollOut == 0 {
+		t.Fatalf("fired poll after refused cancel: res %d, %v", ev.Res, ev.Err())
 	}
-	for i, b := range blocks {
-		if b.InFlight() != (i < 4) {
-			t.Fatalf("block %d InFlight %v", i, b.InFlight())
-		}
+}
+
+func TestCancelDiskIO(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, []byte("data"))
+	// A buffered read completes inside io_submit, but stays in flight
+	// until its event is reaped: Cancel reaches the kernel, which refuses.
+	b := aio.NewRead(f, make([]byte, 4), 0)
+	submit(t, ctx, b)
+	err := ctx.Cancel(b)
+	wantErr(t, err, syscall.EINVAL, "io_cancel", "only poll")
+	if ev := reap(t, ctx, 1)[0]; ev.N() != 4 {
+		t.Fatalf("read after refused cancel: %d, %v", ev.Res, ev.Err())
 	}
-	n, err = ctx.Submit(blocks[4])
-	if n != 0 {
-		t.Fatalf("Submit on a full context returned %d", n)
-	}
-	wantErr(t, err, aio.ErrFull, "4 slots")
-	// Free the slots: cancel every poll and reap the cancellations.
-	for _, b := range blocks[:4] {
-		if err := ctx.Cancel(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, ev := range reap(t, ctx, 4) {
-		wantErr(t, ev.Err(), syscall.ECANCELED)
-	}
-	submit(t, ctx, blocks[4:]...)
+	wantErr(t, ctx.Cancel(b), aio.ErrNotInFlight)
+	wantErr(t, ctx.Cancel(nil), syscall.EINVAL)
 }
 
 // Close with I/O in flight waits for it, discards the events and frees
