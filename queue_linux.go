@@ -60,7 +60,7 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, roomFree, &Error{Op: "submit", Index: base, Err: ErrClosed}
+		return 0, roomFree, &Error{Op: "Submit", Index: base, Err: ErrClosed}
 	}
 	n = min(len(blocks), s.room())
 	if s.testNoRoom != nil && n == 0 {
@@ -77,7 +77,7 @@ func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, er
 			b.owner.Store(nil)
 		}
 		if err != nil {
-			n, err = i, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
+			n, err = i, &Error{Op: "Submit", Index: base + i, Err: err, Detail: detail}
 			break
 		}
 	}

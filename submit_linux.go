@@ -111,7 +111,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 	detach := gather
 	for i, b := range blocks {
 		if b == nil {
-			return 0, &Error{Op: "submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
+			return 0, &Error{Op: "Submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
 		}
 		detach = detach && b.wait
 		detail, err := b.check()
@@ -125,7 +125,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			detail, err = "the Block is in this batch twice", ErrInFlight
 		}
 		if err != nil {
-			return 0, &Error{Op: "submit", Index: i, Err: err, Detail: detail}
+			return 0, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
 		}
 	}
 	if len(blocks) == 0 {
@@ -167,13 +167,13 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			continue
 		}
 		if s.full == FullError && !gather {
-			return done, &Error{Op: "submit", Index: done, Err: ErrFull,
+			return done, &Error{Op: "Submit", Index: done, Err: ErrFull,
 				Detail: strconv.Itoa(done) + " of " + strconv.Itoa(len(blocks)) +
 					" blocks submitted; the context's " + strconv.Itoa(len(s.slots)) + " slots are taken"}
 		}
 		if err := s.waitRoom(ctx, full == roomUnread, &poll); err != nil {
 			s.signalRoom() // pass the turn on: room may have come
-			return done, &Error{Op: "submit", Index: done, Err: err}
+			return done, &Error{Op: "Submit", Index: done, Err: err}
 		}
 	}
 }
@@ -206,7 +206,7 @@ func (s *state) open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return opError("submit", ErrClosed, "")
+		return opError("Submit", ErrClosed, "")
 	}
 	return nil
 }
