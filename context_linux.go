@@ -66,7 +66,7 @@ type state struct {
 	avail    chan struct{}
 	closedCh chan struct{}
 
-	// testNoRoom, set only by tests, runs when enqueue finds no room,
+	// testNoRoom, set only by tests, runs when claim finds no room,
 	// under mu: where a reader may take events meanwhile.
 	testNoRoom func()
 	// testBeforeSubmit, set only by tests, runs in a flush before it

@@ -101,8 +101,8 @@ func (c *Context) File(f *os.File) (*File, error) {
 	case derr != nil:
 		return nil, derr
 	case x.kind == kindSocket || x.kind == kindStream:
-		detail, err := x.kind.refusal(CmdRead)
-		return nil, opError(op, err, detail)
+		return nil, opError(op, syscall.ESPIPE, "a socket, pipe, FIFO, tty or other file with no offsets, "+
+			"which pread(2) refuses too: wait for it with NewPoll and read or write it itself")
 	}
 	// Safe: a Block in flight belongs to a call in progress, or to an
 	// abandon goroutine, and both hold the File.
