@@ -102,7 +102,7 @@ var errNoBlockDevice = errors.New("not on a block device")
 // file system reports that it takes no O_DIRECT on f.
 func DirectAlignment(f *os.File) (Alignment, error) {
 	if f == nil {
-		return Alignment{}, &os.PathError{Op: "direct alignment", Err: os.ErrInvalid}
+		return Alignment{}, opError("DirectAlignment", os.ErrInvalid, "nil file")
 	}
 	var a dioAlign
 	err := controlFD(f, func(fd int) error {
@@ -115,7 +115,7 @@ func DirectAlignment(f *os.File) (Alignment, error) {
 		return Alignment{Memory: int(p), Offset: int(p), ReadOffset: int(p), Source: AlignPage}, nil
 	}
 	if err != nil {
-		return Alignment{}, &os.PathError{Op: "direct alignment", Path: f.Name(), Err: err}
+		return Alignment{}, opError("DirectAlignment", err, "file "+f.Name())
 	}
 	return a.public(), nil
 }
@@ -127,11 +127,18 @@ func DirectAlignment(f *os.File) (Alignment, error) {
 func OpenDirect(name string, flag int, perm os.FileMode) (*os.File, Alignment, error) {
 	f, err := os.OpenFile(name, flag|syscall.O_DIRECT, perm)
 	if err != nil {
-		return nil, Alignment{}, err
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, Alignment{}, sysError("OpenDirect", "open", err, "file "+name)
 	}
 	a, err := DirectAlignment(f)
 	if err != nil {
 		f.Close()
+		if e, ok := err.(*Error); ok {
+			e.Op = "OpenDirect"
+		}
 		return nil, Alignment{}, err
 	}
 	return f, a, nil

@@ -88,7 +88,7 @@ func TestDirectAlignmentNoDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := streamContext(t, 4).File(f)
+	file := mustFile(t, streamContext(t, 4), f)
 	defer file.Close()
 	if a.Source == aio.AlignStatx {
 		t.Skipf("this kernel's tmpfs reports DIOALIGN: %+v", a)

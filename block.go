@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -204,7 +205,7 @@ func (b *Block) SetCommand(cmd Command) error {
 	switch cmd {
 	case CmdRead, CmdWrite, CmdFsync, CmdFdsync, CmdPoll, CmdReadV, CmdWriteV:
 	default:
-		return fmt.Errorf("aio: unknown command %d: %w", uint16(cmd), syscall.EINVAL)
+		return opError("Block.SetCommand", syscall.EINVAL, "unknown command "+strconv.Itoa(int(cmd)))
 	}
 	b.cmd = cmd
 	if cmd == CmdPoll && b.events == 0 {
@@ -289,7 +290,7 @@ func (b *Block) SetPriority(class PrioClass, level int) error {
 		return err
 	}
 	if class > PrioClassIdle || level < 0 || level >= PrioLevels {
-		return fmt.Errorf("aio: I/O priority class %d level %d: %w", class, level, syscall.EINVAL)
+		return opError("Block.SetPriority", syscall.EINVAL, fmt.Sprintf("I/O priority class %d level %d", class, level))
 	}
 	b.ioprio = uint16(class)<<13 | uint16(level)
 	return nil
@@ -311,7 +312,7 @@ func (b *Block) SetResFD(fd int) error {
 		fd = -1
 	}
 	if fd > math.MaxInt32 {
-		return fmt.Errorf("aio: resfd %d: %w", fd, syscall.EBADF)
+		return opError("Block.SetResFD", syscall.EBADF, "resfd "+strconv.Itoa(fd)+" is out of range")
 	}
 	b.resfd = int32(fd)
 	return nil

@@ -82,19 +82,23 @@ func alignedBuffer(size, align int, pool *BufferPool) ([]byte, error) {
 	if align == 0 {
 		align = page
 	}
+	op := "AlignedBuffer"
+	if pool != nil {
+		op = "BufferPool.Get"
+	}
 	if size <= 0 || align < 0 || align&(align-1) != 0 {
-		return nil, opError("buffer", syscall.EINVAL, fmt.Sprintf("size %d and alignment %d: want size > 0 and a power of two", size, align))
+		return nil, opError(op, syscall.EINVAL, fmt.Sprintf("size %d and alignment %d: want size > 0 and a power of two", size, align))
 	}
 	extra := 0
 	if align > page {
 		extra = align // mmap aligns to pages only: map more and skip to the boundary
 	}
 	if size > maxInt-extra-page {
-		return nil, opError("buffer", syscall.ENOMEM, fmt.Sprintf("size %d too large", size))
+		return nil, opError(op, syscall.ENOMEM, fmt.Sprintf("size %d too large", size))
 	}
 	m, err := mapAnon(size + extra)
 	if err != nil {
-		return nil, opError("mmap", err, "")
+		return nil, sysError(op, "mmap", err, "")
 	}
 	start := 0
 	if a := int(addrOf(m)) & (align - 1); a != 0 {
@@ -118,6 +122,10 @@ func FreeBuffer(p []byte) error { return freeBuffer(p, nil) }
 
 // freeBuffer frees p if pool owns it (nil: no pool does).
 func freeBuffer(p []byte, pool *BufferPool) error {
+	op := "FreeBuffer"
+	if pool != nil {
+		op = "BufferPool.Put"
+	}
 	d := dataOf(p)
 	buffers.Lock()
 	m, ok := buffers.m[d]
@@ -127,12 +135,12 @@ func freeBuffer(p []byte, pool *BufferPool) error {
 	buffers.Unlock()
 	switch {
 	case d == nil || !ok:
-		return opError("buffer", syscall.EINVAL, "not a buffer from AlignedBuffer, or already freed")
+		return opError(op, syscall.EINVAL, "not a buffer from AlignedBuffer, or already freed")
 	case m.pool != pool:
-		return opError("buffer", syscall.EINVAL, "the buffer belongs to a BufferPool: Put it back instead")
+		return opError(op, syscall.EINVAL, "the buffer belongs to a BufferPool: Put it back instead")
 	}
 	if err := unmap(m.m); err != nil {
-		return opError("munmap", err, "")
+		return sysError(op, "munmap", err, "")
 	}
 	return nil
 }
@@ -162,7 +170,7 @@ func NewBufferPool(size, align int) (*BufferPool, error) {
 		align = os.Getpagesize()
 	}
 	if size <= 0 || align < 0 || align&(align-1) != 0 {
-		return nil, opError("buffer pool", syscall.EINVAL, fmt.Sprintf("size %d and alignment %d: want size > 0 and a power of two", size, align))
+		return nil, opError("NewBufferPool", syscall.EINVAL, fmt.Sprintf("size %d and alignment %d: want size > 0 and a power of two", size, align))
 	}
 	return &BufferPool{size: size, align: align, out: make(map[*byte]struct{})}, nil
 }
@@ -176,7 +184,7 @@ func (p *BufferPool) Get() ([]byte, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, opError("buffer pool", ErrClosed, "the pool is closed")
+		return nil, opError("BufferPool.Get", ErrClosed, "the pool is closed")
 	}
 	if n := len(p.idle); n > 0 {
 		b := p.idle[n-1]
@@ -204,7 +212,7 @@ func (p *BufferPool) Put(b []byte) error {
 	p.mu.Lock()
 	if _, ok := p.out[d]; d == nil || !ok {
 		p.mu.Unlock()
-		return opError("buffer pool", syscall.EINVAL, "not a buffer of this pool, or already put back")
+		return opError("BufferPool.Put", syscall.EINVAL, "not a buffer of this pool, or already put back")
 	}
 	delete(p.out, d)
 	if p.closed {

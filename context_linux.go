@@ -66,7 +66,7 @@ type state struct {
 	avail    chan struct{}
 	closedCh chan struct{}
 
-	// testNoRoom, set only by tests, runs when enqueue finds no room,
+	// testNoRoom, set only by tests, runs when claim finds no room,
 	// under mu: where a reader may take events meanwhile.
 	testNoRoom func()
 	// testBeforeSubmit, set only by tests, runs in a flush before it
@@ -99,7 +99,7 @@ func newState(maxEvents int, cfg config) (*state, error) {
 	}
 	core, e := aiocore.Create(maxEvents)
 	if e != 0 {
-		return nil, opError("io_setup", e, setupHint(e, maxEvents))
+		return nil, sysError("NewContext", "io_setup", e, setupHint(e, maxEvents))
 	}
 	s.core = core
 	if !s.manual {
@@ -155,10 +155,10 @@ func (s *state) cancel(b *Block) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return opError("io_cancel", ErrClosed, "")
+		return opError("Cancel", ErrClosed, "")
 	}
 	if b.owner.Load() != s {
-		return opError("io_cancel", ErrNotInFlight, "")
+		return opError("Cancel", ErrNotInFlight, "")
 	}
 	if !b.submitted && b.cmd == CmdPoll {
 		// Its Submit has not returned: io_cancel could run before
@@ -170,7 +170,7 @@ func (s *state) cancel(b *Block) error {
 	// the iocb's key, which is always 0: it shares nothing with a Submit
 	// running meanwhile, so it does not wait for subMu.
 	if e := s.core.Cancel(b.slot); e != 0 {
-		return opError("io_cancel", e, cancelHint(e, b))
+		return sysError("Cancel", "io_cancel", e, cancelHint(e, b))
 	}
 	b.cancelled = true
 	return nil
@@ -237,7 +237,7 @@ func (s *state) close() error {
 			close(s.events)
 		}
 		if e != 0 {
-			s.closeErr = opError("io_destroy", e, "")
+			s.closeErr = sysError("Close", "io_destroy", e, "")
 		}
 	})
 	return s.closeErr

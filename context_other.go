@@ -39,6 +39,11 @@ func (c *Context) GetEvents(minNr, maxNr int, timeout time.Duration) ([]Event, e
 	return nil, unsupported("GetEvents")
 }
 
+// GetEventsInto returns an error wrapping ErrNotSupported in this build.
+func (c *Context) GetEventsInto(events []Event, minNr int, timeout time.Duration) (int, error) {
+	return 0, unsupported("GetEventsInto")
+}
+
 func unsentError(b *Block) error { return nil }
 
 func unsupported(op string) error {

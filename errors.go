@@ -27,12 +27,27 @@ var (
 	ErrNotSupported = errors.New("kernel AIO not supported")
 )
 
-// Error describes a failed operation: a system call the kernel refused, or a
-// request this package refused before it reached the kernel.
+// Error describes a failed call: one the kernel refused, or a request this
+// package refused before it reached the kernel. Its text is
+//
+//	aio: Op[: Syscall][: block Index]: Err[ (Detail)]
+//
+// as in "aio: Submit: io_submit: block 3: invalid argument (...)".
 type Error struct {
-	// Op is the system call ("io_setup", "io_submit", "io_getevents",
-	// "io_cancel", "io_destroy") or the method ("submit") that failed.
+	// Op is the public call that failed, as a caller wrote it, without
+	// a Context suffix: "NewContext", "Submit" (for SubmitContext too),
+	// "GetEvents", "GetEventsInto", "Wait", "Cancel", "Close",
+	// "Block.SetCommand", "Block.SetPriority", "Block.SetResFD", "File",
+	// "File.ReadAt", "File.WriteAt", "File.Sync", "File.Datasync",
+	// "DirectAlignment", "OpenDirect", "AlignedBuffer", "FreeBuffer",
+	// "NewBufferPool", "BufferPool.Get", "BufferPool.Put", "HaveCommand"
+	// or "HaveRWFlags".
 	Op string
+	// Syscall is the system call that failed ("io_setup", "io_submit",
+	// "io_getevents", "io_cancel", "io_destroy", "eventfd2",
+	// "epoll_create1", "dup", "statx", "mmap", "munmap"), or "" when the
+	// package refused the call itself.
+	Syscall string
 	// Index is, for Submit, the position in the batch of the Block the
 	// error is about; -1 when the error is not about one Block.
 	Index int
@@ -45,6 +60,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	s := "aio: " + e.Op
+	if e.Syscall != "" {
+		s += ": " + e.Syscall
+	}
 	if e.Index >= 0 {
 		s += ": block " + strconv.Itoa(e.Index)
 	}
@@ -59,6 +77,12 @@ func (e *Error) Error() string {
 // errors.Is(err, ErrClosed) work.
 func (e *Error) Unwrap() error { return e.Err }
 
+// opError is the error of call op, refused by this package.
 func opError(op string, err error, detail string) *Error {
 	return &Error{Op: op, Index: -1, Err: err, Detail: detail}
+}
+
+// sysError is the error of call op, whose system call sys failed.
+func sysError(op, sys string, err error, detail string) *Error {
+	return &Error{Op: op, Syscall: sys, Index: -1, Err: err, Detail: detail}
 }

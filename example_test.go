@@ -224,7 +224,10 @@ func ExampleContext_File() {
 		log.Fatal(err)
 	}
 	defer ctx.Close()
-	file := ctx.File(f) // the File owns f now
+	file, err := ctx.File(f) // the File owns f now
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer file.Close()
 
 	parts := make([]string, 4)
@@ -275,7 +278,10 @@ func ExampleOpenDirect() {
 		log.Fatal(err)
 	}
 	defer ctx.Close()
-	file := ctx.File(f)
+	file, err := ctx.File(f)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer file.Close()
 	n, err := file.ReadAt(buf, int64(4*align.ReadOffset))
 	fmt.Println(n, err, 16<<10%align.ReadOffset == 0)

@@ -94,7 +94,7 @@ func readersBusy(t *testing.T) (*os.File, *aio.Context, *aio.File, *readers, int
 		t.Fatal(err)
 	}
 	ctx := streamContext(t, slots)
-	file := ctx.File(g)
+	file := mustFile(t, ctx, g)
 	r := startReaders(t, file, data, 2*slots)
 	r.busy(t, ctx, slots/2)
 	return g, ctx, file, r, ctx.InFlight()
@@ -185,7 +185,7 @@ func fileCloseContextUnderReads(t *testing.T, f *os.File, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := ctx.File(g)
+	file := mustFile(t, ctx, g)
 	slab := aligned(n * 4096)
 	var whole, refused atomic.Int64
 	var wg sync.WaitGroup

@@ -274,7 +274,7 @@ func TestFaultAioMaxNr(t *testing.T) {
 	}
 	wantErr(t, refused, syscall.EAGAIN, "io_setup", "aio-max-nr")
 	var ae *aio.Error
-	if !errors.As(refused, &ae) || ae.Op != "io_setup" || ae.Index != -1 {
+	if !errors.As(refused, &ae) || ae.Op != "NewContext" || ae.Syscall != "io_setup" || ae.Index != -1 {
 		t.Fatalf("error %#v is not an *aio.Error for io_setup", refused)
 	}
 	peak, ours, sizes := aioNr(t), 0, []int{}

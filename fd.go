@@ -19,8 +19,10 @@ func (fd FD) SyscallConn() (syscall.RawConn, error) { return rawFD(fd), nil }
 type rawFD int
 
 func (fd rawFD) Control(f func(fd uintptr)) error { f(uintptr(fd)); return nil }
-func (rawFD) Read(func(fd uintptr) bool) error    { return errors.ErrUnsupported }
-func (rawFD) Write(func(fd uintptr) bool) error   { return errors.ErrUnsupported }
+
+func (rawFD) Read(func(fd uintptr) bool) error { return errors.ErrUnsupported }
+
+func (rawFD) Write(func(fd uintptr) bool) error { return errors.ErrUnsupported }
 
 // rawConnOf returns the syscall.RawConn through which f's descriptor is
 // read; unlike os.File.Fd, reading it that way leaves a non-blocking file
@@ -95,21 +97,38 @@ const (
 	kindStream                 // a pipe, FIFO, tty, eventfd, ...: pread(2) gives ESPIPE too
 )
 
-// refusal returns why a read or write of a file of kind k is refused.
-func (k fileKind) refusal(cmd Command) (detail string, err error) {
-	switch k {
-	case kindDir:
-		return cmd.String() + " of a directory", syscall.EISDIR
-	case kindSocket:
-		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
-			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
-	case kindStream:
-		return cmd.String() + " of a pipe, FIFO or other file that cannot seek, which pread(2) refuses: " +
-			"kernel AIO would ignore the offset; wait for it with NewPoll and read or write it through its *os.File", syscall.ESPIPE
+// ignoreFD is passed to a file's Control only to learn whether the file is
+// still open.
+var ignoreFD = func(uintptr) {}
+
+// lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
+// the Block is claimed, so that a file closed since the Block was made is
+// refused instead of its number, perhaps reused, being used.
+func (b *Block) lookupFD() (detail string, err error) {
+	if err := control(b.rc, b.readFD); err != nil {
+		return controlRefusal(err)
+	}
+	if b.fd < 0 {
+		return "not a valid descriptor", syscall.EBADF
 	}
 	return "", nil
 }
 
-// ignoreFD is passed to a file's Control only to learn whether the file is
-// still open.
-var ignoreFD = func(uintptr) {}
+// fileUsable returns why b's file cannot be used now, or nil: it is closed,
+// or its RawConn's Control panicked. It only asks: b may be in flight on
+// another goroutine's Submit, which claim then reports.
+func (b *Block) fileUsable() (detail string, err error) {
+	if err := control(b.rc, ignoreFD); err != nil {
+		return controlRefusal(err)
+	}
+	return "", nil
+}
+
+// controlRefusal is the refusal of a Block whose file's Control failed with
+// err: EBADF for a panic, os.ErrClosed for a closed file.
+func controlRefusal(err error) (detail string, refused error) {
+	if errors.Is(err, errControlPanic) {
+		return err.Error(), syscall.EBADF
+	}
+	return err.Error(), os.ErrClosed
+}

@@ -266,7 +266,7 @@ func (pc *probeContext) submit(b *Block) error {
 		return nil
 	}
 	var ae *Error
-	if errors.As(err, &ae) && ae.Op == "io_submit" {
+	if errors.As(err, &ae) && ae.Syscall == "io_submit" {
 		if e, ok := ae.Err.(syscall.Errno); ok {
 			return e
 		}

@@ -40,11 +40,10 @@ var maxChunk = 1 << 30
 //
 // A File is safe for concurrent use by multiple goroutines.
 type File struct {
-	c   *Context
-	f   *os.File
-	rc  syscall.RawConn
-	fd  int   // the File's own duplicate of f's descriptor, or -1
-	err error // why f cannot be used at all
+	c  *Context
+	f  *os.File
+	rc syscall.RawConn
+	fd int // the File's own duplicate of f's descriptor
 	// cleanup closes fd if the File is dropped without Close: fd, unlike
 	// f, has no finalizer of its own.
 	cleanup runtime.Cleanup
@@ -67,36 +66,48 @@ type File struct {
 // wait for room whatever c's FullPolicy; room held by events unread on
 // Events, by other users of c, makes them wait for that reader.
 //
-// The File owns f from now on: File.Close closes it. f's blocking mode is
+// On success the File owns f: File.Close closes it. f's blocking mode is
 // left as it is. Whether f is open with O_DIRECT, and its alignment, are read
-// here, and the File's own descriptor is made: if that fails (the process is
-// out of descriptors), every call returns the error.
-func (c *Context) File(f *os.File) *File {
+// here, and the File's own descriptor is made. File fails, and f stays the
+// caller's, open, when f or c is nil (EINVAL), f is closed (os.ErrClosed),
+// f cannot be read or written at an offset (ESPIPE: a pipe, FIFO, socket,
+// tty or other stream, as for os.File.ReadAt), or the process is out of
+// descriptors.
+func (c *Context) File(f *os.File) (*File, error) {
+	const op = "File"
+	if f == nil || c == nil {
+		return nil, opError(op, syscall.EINVAL, "nil *os.File or Context")
+	}
 	x := &File{c: c, f: f, fd: -1}
 	x.blocks.New = x.newBlock
-	if f == nil || c == nil {
-		x.err = os.ErrInvalid
-		return x
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, opError(op, err, "")
 	}
-	if x.rc, x.err = f.SyscallConn(); x.err != nil {
-		return x
-	}
-	var derr error
-	x.err = x.rc.Control(func(fd uintptr) {
-		x.direct, x.append = openFlags(int(fd))
+	x.rc = rc
+	var derr error // dup's
+	err = rc.Control(func(fd uintptr) {
 		x.kind = kindOf(int32(fd))
+		if x.kind == kindSocket || x.kind == kindStream {
+			return
+		}
+		x.direct, x.append = openFlags(int(fd))
 		x.dio = directAlign(int32(fd))
 		x.fd, derr = dupFD(int(fd))
 	})
-	if x.err == nil {
-		x.err = derr
+	switch {
+	case err != nil:
+		return nil, opError(op, os.ErrClosed, err.Error())
+	case derr != nil:
+		return nil, derr
+	case x.kind == kindSocket || x.kind == kindStream:
+		return nil, opError(op, syscall.ESPIPE, "a socket, pipe, FIFO, tty or other file with no offsets, "+
+			"which pread(2) refuses too: wait for it with NewPoll and read or write it itself")
 	}
-	if x.fd >= 0 {
-		// Safe: a Block in flight belongs to a call in progress, or to
-		// an abandon goroutine, and both hold the File.
-		x.cleanup = runtime.AddCleanup(x, closeFD, x.fd)
-	}
-	return x
+	// Safe: a Block in flight belongs to a call in progress, or to an
+	// abandon goroutine, and both hold the File.
+	x.cleanup = runtime.AddCleanup(x, closeFD, x.fd)
+	return x, nil
 }
 
 // newBlock returns a Block bound to the File's own descriptor, which stays
@@ -160,7 +171,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 // reused or freed until the File's Close has returned.
 func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (int, error) {
 	if f.append {
-		return 0, opError("write", syscall.EINVAL, "WriteAt on a file opened with O_APPEND")
+		return 0, opError("File.WriteAt", syscall.EINVAL, "WriteAt on a file opened with O_APPEND")
 	}
 	return f.transfer(ctx, CmdWrite, p, off)
 }

@@ -35,7 +35,7 @@ func BenchmarkFileReadAtDirect(b *testing.B) {
 	}
 	b.Run("aio.File", func(b *testing.B) {
 		ctx := streamContext(b, 64)
-		file := ctx.File(open(b))
+		file := mustFile(b, ctx, open(b))
 		defer file.Close()
 		benchReadAt(b, file)
 		st := ctx.Stats()

@@ -9,11 +9,21 @@ import (
 	"syscall"
 )
 
+// fileOp names the File method that runs cmd, for its errors.
+func fileOp(cmd Command) string {
+	switch cmd {
+	case CmdRead:
+		return "File.ReadAt"
+	case CmdWrite:
+		return "File.WriteAt"
+	case CmdFsync:
+		return "File.Sync"
+	}
+	return "File.Datasync"
+}
+
 // enter starts a call, or says why the File cannot take one.
 func (f *File) enter(ctx context.Context, op string) error {
-	if f.err != nil {
-		return opError(op, f.err, "the File has no usable file or Context")
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -30,7 +40,7 @@ func (f *File) enter(ctx context.Context, op string) error {
 }
 
 func (f *File) sync(ctx context.Context, cmd Command) error {
-	op := cmd.String()
+	op := fileOp(cmd)
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -50,7 +60,7 @@ func (f *File) sync(ctx context.Context, cmd Command) error {
 // transfer reads into or writes p at off, submitting again after a short
 // transfer until it is whole, refused, or at the end of the file.
 func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
-	op := cmd.String()
+	op := fileOp(cmd)
 	if off < 0 {
 		return 0, opError(op, syscall.EINVAL, "negative offset")
 	}
@@ -99,7 +109,7 @@ func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int,
 		blocks = append(blocks, b)
 	}
 	s.blocks = blocks
-	return f.run(cmd.String(), s)
+	return f.run(fileOp(cmd), s)
 }
 
 // run submits s's Blocks, which come from f.blocks, waits for those the
@@ -210,7 +220,7 @@ func fileError(op string, err error) error {
 		if errors.Is(e.Err, ErrWrongMode) {
 			detail = "a File needs a stream-mode Context; this one is Manual"
 		}
-		return &Error{Op: op, Index: -1, Err: e.Err, Detail: detail}
+		return &Error{Op: op, Syscall: e.Syscall, Index: -1, Err: e.Err, Detail: detail}
 	}
 	return err
 }

@@ -38,7 +38,7 @@ func fileOn(t testing.TB, ctx *aio.Context, f *os.File) *aio.File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := ctx.File(g)
+	file := mustFile(t, ctx, g)
 	t.Cleanup(func() {
 		if err := file.Close(); err != nil {
 			t.Error(err)
@@ -278,13 +278,13 @@ func TestFileWriteError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := streamContext(t, 4).File(ro)
+	file := mustFile(t, streamContext(t, 4), ro)
 	defer file.Close()
 	n, err := file.WriteAt([]byte("data"), 0)
 	if n != 0 {
 		t.Fatalf("WriteAt to a read-only file wrote %d", n)
 	}
-	wantErr(t, err, syscall.EBADF, "aio: write:")
+	wantErr(t, err, syscall.EBADF, "aio: File.WriteAt: io_submit:")
 }
 
 // When ctx is done while a read is in flight, ReadAtContext returns at
@@ -379,7 +379,7 @@ func TestFileContextBeforeSubmit(t *testing.T) {
 
 	// Four chunks through two slots of a FullError Context.
 	defer aio.SetMaxChunk(4096)()
-	file2 := streamContext(t, 2, aio.WhenFull(aio.FullError)).File(reopen(t, f))
+	file2 := mustFile(t, streamContext(t, 2, aio.WhenFull(aio.FullError)), reopen(t, f))
 	defer file2.Close()
 	buf := make([]byte, 4*4096)
 	if n, err := file2.ReadAt(buf, 0); n != len(buf) || err != nil || !bytes.Equal(buf, data[:len(buf)]) {
@@ -399,16 +399,30 @@ func reopen(t testing.TB, f *os.File) *os.File {
 // Nil and missing things give errors, not panics.
 func TestFileNil(t *testing.T) {
 	var nilCtx *aio.Context
-	file := nilCtx.File(reopen(t, tempFile(t, []byte("x"))))
-	if _, err := file.ReadAt(make([]byte, 1), 0); !errors.Is(err, os.ErrInvalid) {
-		t.Fatalf("ReadAt on a File of a nil Context: %v", err)
+	f := reopen(t, tempFile(t, []byte("x")))
+	defer f.Close()
+	file, err := nilCtx.File(f)
+	if file != nil || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("File on a nil Context: %v, %v", file, err)
 	}
-	file.Close()
-	if _, err := streamContext(t, 1).File(nil).ReadAt(make([]byte, 1), 0); !errors.Is(err, os.ErrInvalid) {
-		t.Fatalf("ReadAt on a File of a nil file: %v", err)
+	// f stays the caller's, open.
+	if _, err := f.Stat(); err != nil {
+		t.Fatalf("the file after a failed File: %v", err)
 	}
-	if _, err := aio.DirectAlignment(nil); !errors.Is(err, os.ErrInvalid) {
+	if file, err = streamContext(t, 1).File(nil); file != nil || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("File of a nil file: %v, %v", file, err)
+	}
+	var e *aio.Error
+	if !errors.As(err, &e) || e.Op != "File" {
+		t.Fatalf("File of a nil file: %#v; want an *aio.Error with Op File", err)
+	}
+	if _, err := aio.DirectAlignment(nil); !errors.Is(err, os.ErrInvalid) || !errors.As(err, &e) || e.Op != "DirectAlignment" {
 		t.Fatalf("DirectAlignment(nil): %v", err)
+	}
+	closed := reopen(t, f)
+	closed.Close()
+	if file, err := streamContext(t, 1).File(closed); file != nil || !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("File of a closed file: %v, %v", file, err)
 	}
 }
 
@@ -447,7 +461,7 @@ func TestFileStandardLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := streamContext(t, 16).File(f)
+	file := mustFile(t, streamContext(t, 16), f)
 	defer file.Close()
 	zr, err := zip.NewReader(file, int64(len(raw)))
 	if err != nil {
@@ -549,7 +563,7 @@ func TestFileDroppedClosesDescriptor(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf := make([]byte, 4096)
-			if n, err := ctx.File(f).ReadAt(buf, 0); n != len(buf) || err != nil {
+			if n, err := mustFile(t, ctx, f).ReadAt(buf, 0); n != len(buf) || err != nil {
 				t.Fatalf("ReadAt: %d, %v", n, err)
 			}
 		}
@@ -562,32 +576,38 @@ func TestFileDroppedClosesDescriptor(t *testing.T) {
 	}
 }
 
-// A File over a pipe, a FIFO or any other file that cannot seek refuses
-// ReadAt and WriteAt with ESPIPE, as os.File's do: kernel AIO would ignore
-// the offset and return the stream's next bytes. (Issue 11: ReadAt(p, 8)
-// on a pipe returned "0123" and no error.)
+// Context.File refuses a pipe, a FIFO, a socket or any other file that
+// cannot seek with ESPIPE, as os.File's ReadAt and WriteAt do: kernel AIO
+// would ignore the offset and return the stream's next bytes. (Issue 11:
+// ReadAt(p, 8) on a pipe returned "0123" and no error.) The file stays the
+// caller's, open, with its bytes.
 func TestFileRefusesStreams(t *testing.T) {
 	ctx := streamContext(t, 8)
 	r, w := pipe(t)
 	if _, err := w.Write([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	rf := ctx.File(r)
-	defer rf.Close()
-	p := make([]byte, 4)
-	n, err := rf.ReadAt(p, 8)
-	wantErr(t, err, syscall.ESPIPE, "pipe")
-	if n != 0 || string(p) != "\x00\x00\x00\x00" {
-		t.Fatalf("ReadAt of a pipe: %d bytes, %q", n, p)
+	rf, err := ctx.File(r)
+	if rf != nil {
+		t.Fatal("File of a pipe's read end: a File")
 	}
+	wantErr(t, err, syscall.ESPIPE, "pipe")
 	// os.File agrees.
-	if _, oerr := r.ReadAt(p, 8); !errors.Is(oerr, syscall.ESPIPE) {
+	if _, oerr := r.ReadAt(make([]byte, 4), 8); !errors.Is(oerr, syscall.ESPIPE) {
 		t.Fatalf("os.File.ReadAt of a pipe: %v; the test expects ESPIPE", oerr)
 	}
-	wf := ctx.File(w)
-	defer wf.Close()
-	if n, err := wf.WriteAt([]byte("x"), 0); n != 0 || !errors.Is(err, syscall.ESPIPE) {
-		t.Fatalf("WriteAt of a pipe: %d, %v; want ESPIPE", n, err)
+	if wf, err := ctx.File(w); wf != nil || !errors.Is(err, syscall.ESPIPE) {
+		t.Fatalf("File of a pipe's write end: %v, %v; want ESPIPE", wf, err)
+	}
+	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(sp[1])
+	sock := os.NewFile(uintptr(sp[0]), "socket")
+	defer sock.Close()
+	if sf, err := ctx.File(sock); sf != nil || !errors.Is(err, syscall.ESPIPE) || !strings.Contains(err.Error(), "socket") {
+		t.Fatalf("File of a socket: %v, %v; want ESPIPE", sf, err)
 	}
 	// The bytes are still in the pipe, for a plain read.
 	got := make([]byte, 10)

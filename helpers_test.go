@@ -501,3 +501,13 @@ func (o *ledger) left() int {
 	defer o.mu.Unlock()
 	return len(o.pending)
 }
+
+// mustFile is ctx.File(f), failing the test on an error.
+func mustFile(t testing.TB, ctx *aio.Context, f *os.File) *aio.File {
+	t.Helper()
+	file, err := ctx.File(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
+}

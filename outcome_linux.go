@@ -37,15 +37,15 @@ func (c *call) fail(i int, cause error) {
 func notSubmitted(cause error, i int, b *Block, hint bool) *Error {
 	switch cause {
 	case ErrClosed:
-		return &Error{Op: "submit", Index: i, Err: ErrClosed}
+		return &Error{Op: "Submit", Index: i, Err: ErrClosed}
 	case os.ErrClosed:
-		return &Error{Op: "submit", Index: i, Err: os.ErrClosed, Detail: "the file was closed before io_submit"}
+		return &Error{Op: "Submit", Index: i, Err: os.ErrClosed, Detail: "the file was closed before io_submit"}
 	}
 	e, ok := cause.(syscall.Errno)
 	if !ok {
-		return &Error{Op: "submit", Index: i, Err: cause}
+		return &Error{Op: "Submit", Index: i, Err: cause}
 	}
-	err := &Error{Op: "io_submit", Index: i, Err: e}
+	err := &Error{Op: "Submit", Syscall: "io_submit", Index: i, Err: e}
 	if hint {
 		err.Detail = submitHint(e, b)
 	}
@@ -133,7 +133,7 @@ func unsentError(b *Block) error {
 	if u == nil {
 		return nil
 	}
-	if errno, ok := u.Err.(syscall.Errno); ok && u.Op == "io_submit" {
+	if errno, ok := u.Err.(syscall.Errno); ok && u.Syscall == "io_submit" {
 		u.Detail = submitHint(errno, b)
 	}
 	return u

@@ -2,16 +2,10 @@
 
 package aio
 
-import (
-	"errors"
-	"os"
-	"syscall"
-)
-
 // The shared io_submit queue. Submit claims its Blocks under mu and queues
-// them; whoever holds subMu flushes everything queued in one io_submit,
-// holding the batch's files open around it (hold_linux.go), and records
-// each Block's outcome (outcome_linux.go).
+// them (claim, room_linux.go); whoever holds subMu flushes everything
+// queued in one io_submit, holding the batch's files open around it
+// (hold_linux.go), and records each Block's outcome (outcome_linux.go).
 
 // flushQueued flushes the queue while it holds Blocks and no other
 // goroutine holds subMu. Whoever holds subMu calls it after letting go, so
@@ -45,61 +39,6 @@ func (s *state) flushLocked() {
 func (s *state) flushHeld() {
 	defer s.subMu.Unlock()
 	s.flush()
-}
-
-// enqueue claims as many of blocks as there is room for, from the front,
-// and queues them for io_submit, for the Submit call c, or detached if c
-// is nil. It returns how many, and why it stopped
-// short of all (roomFree if it did not). A Block it cannot claim (submitted
-// elsewhere meanwhile, its file closed) stops it there: it
-// queues those before it and returns the error, naming the Block at base
-// plus its position. Blocks are claimed (marked in flight) before io_submit
-// because their completions may be reaped by another goroutine before
-// io_submit returns.
-func (s *state) enqueue(blocks []*Block, base int, c *call) (n int, full int, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, roomFree, &Error{Op: "submit", Index: base, Err: ErrClosed}
-	}
-	n = min(len(blocks), s.room())
-	if s.testNoRoom != nil && n == 0 {
-		s.testNoRoom()
-	}
-	if n == 0 {
-		return 0, s.short(), nil
-	}
-	for i, b := range blocks[:n] {
-		var detail string
-		if !b.owner.CompareAndSwap(nil, s) {
-			err = ErrInFlight
-		} else if detail, err = b.lookupFD(); err != nil {
-			b.owner.Store(nil)
-		}
-		if err != nil {
-			n, err = i, &Error{Op: "submit", Index: base + i, Err: err, Detail: detail}
-			break
-		}
-	}
-	round := s.claims + 1 // the first Block's claim names the round
-	for i, b := range blocks[:n] {
-		slot := s.free[len(s.free)-1]
-		s.free = s.free[:len(s.free)-1]
-		s.slots[slot] = b
-		s.claims++
-		b.slot, b.claim = slot, s.claims
-		b.clearWait()
-		b.unsent = nil
-		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})
-	}
-	s.inflight += n
-	if s.room() > 0 {
-		s.signalRoom() // pass the turn on to another waiting Submit
-	}
-	if err != nil || n == len(blocks) {
-		return n, roomFree, err
-	}
-	return n, s.short(), nil
 }
 
 // queued is a Block in the submission queue: the claim that put it there,
@@ -159,20 +98,4 @@ func (s *state) flush() {
 		s.pumpSubmitted()
 		s.reapMu.Unlock()
 	}
-}
-
-// lookupFD reads the descriptor of b's file into b.fd. Submit calls it once
-// the Block is claimed, so that a file closed since the Block was made is
-// refused instead of its number, perhaps reused, being used.
-func (b *Block) lookupFD() (detail string, err error) {
-	if err := control(b.rc, b.readFD); err != nil {
-		if errors.Is(err, errControlPanic) {
-			return err.Error(), syscall.EBADF
-		}
-		return err.Error(), os.ErrClosed
-	}
-	if b.fd < 0 {
-		return "not a valid descriptor", syscall.EBADF
-	}
-	return "", nil
 }

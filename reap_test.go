@@ -5,6 +5,7 @@ package aio_test
 import (
 	"bytes"
 	"errors"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,5 +170,69 @@ func TestRingReaping(t *testing.T) {
 	}
 	if st := manual.Stats(); st.GetEventsCalls == 0 || st.GetEventsEvents != 1 {
 		t.Fatalf("manual Stats %+v: the wait went through io_getevents", st)
+	}
+}
+
+// GetEventsInto fills the caller's slice: at least minNr and at most
+// len(events) events, each Block's once, and the rest of the slice
+// untouched; it refuses what GetEvents refuses, and ends on Close alike.
+func TestGetEventsInto(t *testing.T) {
+	ctx := newContext(t, 8)
+	f := tempFile(t, nil)
+	var blocks []*aio.Block
+	for i := range 5 {
+		blocks = append(blocks, aio.NewWrite(f, []byte("abcd"), int64(4*i)))
+	}
+	submit(t, ctx, blocks...)
+	events := make([]aio.Event, 3, 8) // the capacity past len is not to be used
+	sentinel := aio.Event{Res: -12345}
+	spare := events[:cap(events)]
+	for i := range spare {
+		spare[i] = sentinel
+	}
+	seen := map[*aio.Block]bool{}
+	for got := 0; got < 5; {
+		n, err := ctx.GetEventsInto(events, 1, time.Second)
+		if err != nil || n < 1 || n > 3 {
+			t.Fatalf("GetEventsInto: %d, %v", n, err)
+		}
+		for _, ev := range events[:n] {
+			if ev.Err() != nil || ev.N() != 4 || seen[ev.Block] {
+				t.Fatalf("bad event %+v", ev)
+			}
+			seen[ev.Block] = true
+		}
+		for _, ev := range spare[3:] {
+			if ev != sentinel {
+				t.Fatalf("GetEventsInto wrote past len(events): %+v", ev)
+			}
+		}
+		got += n
+	}
+	if ctx.InFlight() != 0 {
+		t.Fatalf("InFlight %d after every event", ctx.InFlight())
+	}
+	// Nothing in flight: a zero timeout returns at once with none.
+	if n, err := ctx.GetEventsInto(events, 0, 0); n != 0 || err != nil {
+		t.Fatalf("GetEventsInto with nothing in flight: %d, %v", n, err)
+	}
+	// minNr past len(events), or negative, is refused.
+	for _, minNr := range []int{4, -1} {
+		n, err := ctx.GetEventsInto(events, minNr, 0)
+		wantErr(t, err, syscall.EINVAL, "aio: GetEventsInto:")
+		if n != 0 {
+			t.Fatalf("GetEventsInto(min %d): %d events", minNr, n)
+		}
+	}
+	// A stream-mode Context has no GetEventsInto.
+	_, err := streamContext(t, 2).GetEventsInto(events, 1, 0)
+	wantErr(t, err, aio.ErrWrongMode, "aio: GetEventsInto:")
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := ctx.GetEventsInto(events, 1, -1)
+	wantErr(t, err, aio.ErrClosed, "aio: GetEventsInto:")
+	if n != 0 {
+		t.Fatalf("GetEventsInto after Close: %d events", n)
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // A Submit that finds the room held by unread events, which the reader
-// takes just after (here, while enqueue looks), goes on once it looks
+// takes just after (here, while claim looks), goes on once it looks
 // again, rather than waiting for a signal of freed slots that never comes:
 // nothing is in flight to free them. Before the fix, Submit judged what held
 // the room by reading the channel a second time, found it empty, and waited
@@ -42,7 +42,7 @@ func TestSubmitRoomFreedByReaderMeanwhile(t *testing.T) {
 	case <-s.avail: // a token left by that Submit would hide the bug
 	default:
 	}
-	// The reader takes both events once enqueue has found no room.
+	// The reader takes both events once claim has found no room.
 	taken := 0
 	s.testNoRoom = func() {
 		for taken < 2 {

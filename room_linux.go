@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// Room: how many more Blocks a Context can take, and how a Submit waits
-// for room (backpressure). Blocks in flight hold slots; in stream mode so
-// do events not yet read from Events.
+// Room: how many more Blocks a Context can take, how a Submit claims slots
+// for its Blocks, and how it waits for room (backpressure). Blocks in
+// flight hold slots; in stream mode so do events not yet read from Events.
 
 // Bounds of the wait between looks at the Events channel, for a Submit
 // waiting for room that unread events hold (a receive signals nothing).
@@ -19,7 +19,7 @@ const (
 	maxRoomPoll = 2 * time.Millisecond
 )
 
-// Why enqueue stopped short of the Blocks it was given.
+// Why claim stopped short of the Blocks it was given.
 const (
 	roomFree   = iota // it did not: room was left
 	roomFull          // Blocks in flight hold every slot
@@ -76,7 +76,7 @@ var timers = sync.Pool{New: func() any {
 	return t
 }}
 
-// short says what holds the room that enqueue found lacking. It judges by
+// short says what holds the room that claim found lacking. It judges by
 // the free slots, which change only under mu, never by the events unread,
 // which the reader takes without it: with no room, a free slot means
 // unread events hold it (their reading signals nothing, so a waiting
@@ -89,4 +89,70 @@ func (s *state) short() int {
 		return roomUnread
 	}
 	return roomFull
+}
+
+// claim takes a slot for as many of blocks as there is room for, from the
+// front, and queues them for io_submit (queue_linux.go), for the Submit
+// call c, or detached if c is nil. It returns how many, and why it stopped
+// short of all (roomFree if it did not). A Block it cannot claim (submitted
+// elsewhere meanwhile, its file closed) stops it there: it queues those
+// before it and returns the error, naming the Block at base plus its
+// position. Blocks are claimed (marked in flight) before io_submit
+// because their completions may be reaped by another goroutine before
+// io_submit returns.
+func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err error) {
+	if base == 0 {
+		// A file closed, or a RawConn that panics, before Submit is
+		// refused with the whole batch, rather than when its turn
+		// comes (lookupFD), which would let the Blocks before it go
+		// in. The caller's Control runs outside mu.
+		for i, b := range blocks {
+			if detail, err := b.fileUsable(); err != nil {
+				return 0, roomFree, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, roomFree, &Error{Op: "Submit", Index: base, Err: ErrClosed}
+	}
+	n = min(len(blocks), s.room())
+	if s.testNoRoom != nil && n == 0 {
+		s.testNoRoom()
+	}
+	if n == 0 {
+		return 0, s.short(), nil
+	}
+	for i, b := range blocks[:n] {
+		var detail string
+		if !b.owner.CompareAndSwap(nil, s) {
+			err = ErrInFlight
+		} else if detail, err = b.lookupFD(); err != nil {
+			b.owner.Store(nil)
+		}
+		if err != nil {
+			n, err = i, &Error{Op: "Submit", Index: base + i, Err: err, Detail: detail}
+			break
+		}
+	}
+	round := s.claims + 1 // the first Block's claim names the round
+	for i, b := range blocks[:n] {
+		slot := s.free[len(s.free)-1]
+		s.free = s.free[:len(s.free)-1]
+		s.slots[slot] = b
+		s.claims++
+		b.slot, b.claim = slot, s.claims
+		b.clearWait()
+		b.unsent = nil
+		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})
+	}
+	s.inflight += n
+	if s.room() > 0 {
+		s.signalRoom() // pass the turn on to another waiting Submit
+	}
+	if err != nil || n == len(blocks) {
+		return n, roomFree, err
+	}
+	return n, s.short(), nil
 }

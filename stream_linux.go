@@ -31,7 +31,7 @@ func (s *state) openStream(nslots int) error {
 	const efdCloexec, efdNonblock = 0o2000000, 0o4000 // EFD_CLOEXEC, EFD_NONBLOCK
 	efd, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, efdCloexec|efdNonblock, 0)
 	if e != 0 {
-		return opError("eventfd", e, "")
+		return sysError("NewContext", "eventfd2", e, "")
 	}
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err == nil {
@@ -42,7 +42,7 @@ func (s *state) openStream(nslots int) error {
 	}
 	if err != nil {
 		syscall.Close(int(efd))
-		return opError("epoll", err, "")
+		return sysError("NewContext", "epoll_create1", err, "")
 	}
 	s.efd, s.epfd = int32(efd), int32(epfd)
 	s.ep = os.NewFile(uintptr(epfd), "aio-epoll") // non-blocking: on the poller
@@ -54,7 +54,7 @@ func (s *state) openStream(nslots int) error {
 	if err != nil {
 		s.ep.Close()
 		syscall.Close(int(efd))
-		return opError("epoll", err, "the network poller cannot watch the stream's epoll descriptor")
+		return opError("NewContext", err, "the network poller cannot watch the stream's epoll descriptor")
 	}
 	s.fired = func(fd uintptr) bool {
 		// Take the one-shot event; none yet means wait for it. The

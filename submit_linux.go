@@ -4,10 +4,8 @@ package aio
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -111,21 +109,23 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 	detach := gather
 	for i, b := range blocks {
 		if b == nil {
-			return 0, &Error{Op: "submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
+			return 0, &Error{Op: "Submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
 		}
 		detach = detach && b.wait
-		detail, err := b.check()
-		if err == nil {
-			detail, err = s.fits(b)
-		}
+		// The Context's own checks first, then the Block's, which ask
+		// its file.
+		detail, err := s.fits(b)
 		if err == nil && b.owner.Load() != nil {
 			err = ErrInFlight
 		}
 		if err == nil && given(blocks, i, stamp) {
 			detail, err = "the Block is in this batch twice", ErrInFlight
 		}
+		if err == nil {
+			detail, err = b.check()
+		}
 		if err != nil {
-			return 0, &Error{Op: "submit", Index: i, Err: err, Detail: detail}
+			return 0, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
 		}
 	}
 	if len(blocks) == 0 {
@@ -143,7 +143,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 		if c != nil {
 			c.failed = -1
 		}
-		k, full, err := s.enqueue(blocks[done:], done, c)
+		k, full, err := s.claim(blocks[done:], done, c)
 		if k > 0 {
 			if gather {
 				runtime.Gosched()
@@ -167,13 +167,13 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			continue
 		}
 		if s.full == FullError && !gather {
-			return done, &Error{Op: "submit", Index: done, Err: ErrFull,
+			return done, &Error{Op: "Submit", Index: done, Err: ErrFull,
 				Detail: strconv.Itoa(done) + " of " + strconv.Itoa(len(blocks)) +
 					" blocks submitted; the context's " + strconv.Itoa(len(s.slots)) + " slots are taken"}
 		}
 		if err := s.waitRoom(ctx, full == roomUnread, &poll); err != nil {
 			s.signalRoom() // pass the turn on: room may have come
-			return done, &Error{Op: "submit", Index: done, Err: err}
+			return done, &Error{Op: "Submit", Index: done, Err: err}
 		}
 	}
 }
@@ -206,7 +206,7 @@ func (s *state) open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return opError("submit", ErrClosed, "")
+		return opError("Submit", ErrClosed, "")
 	}
 	return nil
 }
@@ -230,15 +230,7 @@ func (b *Block) check() (detail string, err error) {
 	if b.fileErr != nil {
 		return "the file's descriptor could not be read", b.fileErr
 	}
-	// A file closed, or a descriptor out of range, before Submit is
-	// refused here, with the batch, rather than when its turn comes
-	// (lookupFD), which would let the Blocks before it go in.
-	if err := control(b.rc, ignoreFD); err != nil {
-		if errors.Is(err, errControlPanic) {
-			return err.Error(), syscall.EBADF
-		}
-		return err.Error(), os.ErrClosed
-	}
+	// Whether the file is still open is claim's to ask (fileUsable).
 	if b.fdBad {
 		return "not a valid descriptor", syscall.EBADF
 	}
@@ -282,6 +274,21 @@ func (b *Block) check() (detail string, err error) {
 		if detail := b.misaligned(); detail != "" {
 			return detail, syscall.EINVAL
 		}
+	}
+	return "", nil
+}
+
+// refusal returns why a read or write of a file of kind k is refused.
+func (k fileKind) refusal(cmd Command) (detail string, err error) {
+	switch k {
+	case kindDir:
+		return cmd.String() + " of a directory", syscall.EISDIR
+	case kindSocket:
+		return cmd.String() + " of a socket: kernel AIO reads and writes at file offsets; " +
+			"wait for a socket with NewPoll and read or write it through its net.Conn", syscall.ESPIPE
+	case kindStream:
+		return cmd.String() + " of a pipe, FIFO or other file that cannot seek, which pread(2) refuses: " +
+			"kernel AIO would ignore the offset; wait for it with NewPoll and read or write it through its *os.File", syscall.ESPIPE
 	}
 	return "", nil
 }

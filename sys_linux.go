@@ -45,7 +45,7 @@ func closeFD(fd int) { syscall.Close(fd) }
 func dupFD(fd int) (int, error) {
 	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
 	if e != 0 {
-		return -1, opError("dup", e, "")
+		return -1, sysError("File", "dup", e, "")
 	}
 	return int(r), nil
 }

@@ -49,7 +49,7 @@ func (b *Block) clearWait() {
 // Like the rest of a Block, Wait is for one goroutine at a time.
 func (b *Block) Wait(ctx context.Context) (Event, error) {
 	if !b.wait {
-		return Event{}, opError("wait", ErrNotInFlight, "the Block is not set to wait (SetWait)")
+		return Event{}, opError("Wait", ErrNotInFlight, "the Block is not set to wait (SetWait)")
 	}
 	select {
 	case <-b.waitCh:
@@ -64,7 +64,7 @@ func (b *Block) Wait(ctx context.Context) (Event, error) {
 		case <-b.waitCh:
 			return b.take(), nil
 		default:
-			return Event{}, opError("wait", ErrNotInFlight, "no event to collect")
+			return Event{}, opError("Wait", ErrNotInFlight, "no event to collect")
 		}
 	}
 	var done <-chan struct{}

@@ -21,7 +21,12 @@ func fileRand(j job) (res childResult, err error) {
 		f.Close()
 		return childResult{}, err
 	}
-	file := ctx.File(f)
+	file, err := ctx.File(f)
+	if err != nil {
+		f.Close()
+		ctx.Close()
+		return childResult{}, err
+	}
 	defer func() { err = errors.Join(err, file.Close(), ctx.Close()) }()
 	return goroutinesRand(j, file, size)
 }

@@ -55,7 +55,13 @@ func openFile(f *os.File, depth int) (recordIO, error) {
 		g.Close()
 		return nil, err
 	}
-	return fileIO{ctx.File(g), ctx}, nil
+	file, err := ctx.File(g)
+	if err != nil {
+		g.Close()
+		ctx.Close()
+		return nil, err
+	}
+	return fileIO{file, ctx}, nil
 }
 
 // accessFlags returns f's access mode and O_DIRECT flag.

@@ -127,7 +127,15 @@ func copyDirect(src, dst string, depth, bs int, progress io.Writer) (res result,
 		return result{}, err
 	}
 	defer ctx.Close()
-	r, w := ctx.File(in), ctx.File(out)
+	r, err := ctx.File(in)
+	if err != nil {
+		return result{}, err
+	}
+	w, err := ctx.File(out)
+	if err != nil {
+		r.Close() // closes in; the deferred Close of in just fails
+		return result{}, err
+	}
 	owned = true
 	defer r.Close()
 	defer w.Close()
