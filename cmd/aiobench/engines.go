@@ -42,7 +42,7 @@ var randEngines = []engine{
 	{key: keyAIO, label: "aio, Events stream", short: "stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
 	{key: keyNatural, label: "aio, natural loop (Submit per event)", short: "natural", colour: "#8c564b", argv: selfArgv, output: selfOutput},
 	{key: keyWait, label: "aio, Block.Wait, goroutine per I/O", short: "Wait", colour: "#e377c2", argv: selfArgv, output: selfOutput},
-	{key: keyManual, label: "aio, Manual (GetEvents)", short: "Manual", colour: "#17becf", argv: selfArgv, output: selfOutput},
+	{key: keyManual, label: "aio, Manual (GetEventsInto)", short: "Manual", colour: "#17becf", argv: selfArgv, output: selfOutput},
 	{key: keyFile, label: "aio.File, goroutine per I/O", short: "File", colour: "#9467bd", argv: selfArgv, output: selfOutput},
 	{key: keyOSFile, label: "os.File, goroutine per I/O", short: "os.File", colour: "#d62728", argv: selfArgv, output: selfOutput},
 	{key: keyC, label: "C loop (csrc aiocore-bench)", short: "C", colour: "#2ca02c", argv: cArgv, output: cOutput},

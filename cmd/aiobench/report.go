@@ -159,8 +159,8 @@ Submit); **aio, natural loop**, the loop a new user writes first: range over
 Events and resubmit each event's Block with a Submit call of its own;
 **aio, Block.Wait**, a goroutine per I/O in flight, each owning one Block set
 to wait, looping on Submit and Wait; **aio, Manual**, the batching loop on a
-Manual Context, reaping with GetEvents (which waits in io_getevents, as the C
-loop does); **aio.File** and **os.File**, one goroutine per I/O in flight,
+Manual Context, reaping with GetEventsInto into its own slice (which waits in
+io_getevents, as the C loop does); **aio.File** and **os.File**, one goroutine per I/O in flight,
 each calling ReadAt or WriteAt in a loop; the **C loop**, csrc's
 aiocore-bench over the same C core (reaping from the completion ring, one
 aioc_submit per batch); **fio** with its libaio engine, and with io_uring as
