@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -248,5 +249,11 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseInts("1,0"); err == nil {
 		t.Error("parseInts(1,0): no error")
+	}
+	// -short's engines: all but fio's io_uring, W4's and the idle check's
+	// included.
+	keys := allEnginesBut(keyUring)
+	if len(keys) != len(randEngines)+1 || slices.Contains(keys, keyUring) || !slices.Contains(keys, keySeq) || !slices.Contains(keys, keyIdle) {
+		t.Errorf("allEnginesBut(%s) = %v", keyUring, keys)
 	}
 }
