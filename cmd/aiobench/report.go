@@ -108,7 +108,7 @@ func (rep *report) markdown(chart string) string {
 		fmt.Fprintf(&b, "\nNote: %s\n", n)
 	}
 	if chart != "" {
-		fmt.Fprintf(&b, "\n![IOPS and CPU µs per I/O against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
+		fmt.Fprintf(&b, "\n![IOPS, CPU µs per I/O and p99 completion latency against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
 	}
 	b.WriteString("\n## Goals\n\n```\n")
 	for _, g := range rep.goals {
@@ -167,7 +167,9 @@ aioc_submit per batch); **fio** with its libaio engine, and with io_uring as
 a reference for the kernel's newer interface. The write sweep runs fio at 32
 in flight only. Ratios are aio's (the Events stream's) figure divided by the
 row's. The idle check leaves a stream Context idle after a burst of I/O and
-takes the process's CPU time, context switches and blocked threads.
+takes the process's CPU time, context switches and blocked threads, beside
+the same process's CPU time and context switches while it idled before it
+made the Context.
 `
 
 // commands shows each engine's command for W1 at depth 32, as the runner
