@@ -119,7 +119,7 @@ func aioLoop(j job, opts []aio.Option, reap func(*aio.Context, []aio.Event) ([]a
 }
 
 // aioNaturalRand runs a random-I/O job the way a new user of the package
-// writes it first: submit Depth reads, then range over Events and resubmit
+// writes it first: submit Depth reads, then range over Completions and resubmit
 // each event's Block at a new offset with a Submit call of its own, one
 // call per I/O, no batching, no select. The completion-path work aims to
 // make this loop as fast as the batched one (aioRand), so the runner
@@ -162,7 +162,7 @@ func aioNaturalRand(j job) (childResult, error) {
 		return childResult{}, err
 	}
 	inflight := j.Depth
-	for ev := range ctx.Events() {
+	for ev := range ctx.Completions() {
 		now := clock()
 		if ev.N() != ioSize {
 			return childResult{}, fmt.Errorf("%s at %d: %d bytes, %v", ev.Block.Command(), ev.Block.Offset(), ev.Res, ev.Err())
