@@ -29,6 +29,7 @@ type state struct {
 	slots    []*Block // the Block in flight in each slot, or nil
 	free     []uint32 // free slot numbers, a stack
 	inflight int      // Blocks claimed whose events have not been reaped
+	waitIn   int      // how many of them are set to wait (SetWait)
 	queue    []queued // claimed, waiting for io_submit, in order
 	spare    []queued // the queue's other buffer, for the flush at work
 	claims   uint64   // numbers claims of Blocks, to tell them apart
@@ -57,6 +58,14 @@ type state struct {
 	armed      bool // and armed; guarded by reapMu
 	polling    bool // pollUntilArmed runs; guarded by reapMu
 	stopped    bool // Close has closed ep; guarded by reapMu
+	draining   bool // Close waits for the last event; guarded by reapMu
+	// Who reaps (see lead_linux.go): a goroutine that reaps for its own
+	// Wait or Completions loop (leading), the goroutines waiting for one
+	// to deliver their events (waiting), and the Completions loops
+	// running (iterating).
+	leading   atomic.Bool
+	waiting   atomic.Int32
+	iterating atomic.Int32
 	pollers    sync.WaitGroup
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}
@@ -231,7 +240,7 @@ func (s *state) close() error {
 				b.release()
 			}
 		}
-		s.inflight = 0
+		s.inflight, s.waitIn = 0, 0
 		s.mu.Unlock()
 		if !s.manual {
 			close(s.events)
@@ -261,6 +270,12 @@ func (s *state) drainStream() {
 		s.idle = idle
 	}
 	s.mu.Unlock()
+	// From now on the stream goroutine reaps everything, whether or not
+	// anyone waits for it.
+	s.reapMu.Lock()
+	s.draining = true
+	s.pump()
+	s.reapMu.Unlock()
 	if idle != nil {
 		<-idle // closed by whoever reaps the last event
 	}

@@ -44,6 +44,11 @@ func (c *Context) GetEventsInto(events []Event, minNr int, timeout time.Duration
 	return 0, unsupported("GetEventsInto")
 }
 
+func (s *state) completions(func(Event) bool) {}
+func (s *state) lead(func() bool) bool        { return false }
+func (s *state) follow()                      {}
+func (s *state) unfollow()                    {}
+
 func unsentError(b *Block) error { return nil }
 
 func unsupported(op string) error {

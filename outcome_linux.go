@@ -147,6 +147,9 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	s.slots[b.slot] = nil
 	s.free = append(s.free, b.slot)
 	s.inflight--
+	if b.wait {
+		s.waitIn--
+	}
 	if unsent != nil {
 		b.unsent = unsent
 		b.complete(Event{Block: b, Res: -int64(syscall.ECANCELED)})

@@ -156,6 +156,7 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 		}
 		e := Event{Block: b, Res: res, Res2: ev.Res2}
 		if b.wait {
+			s.waitIn--
 			b.complete(e)
 			continue
 		}
@@ -177,12 +178,18 @@ func (s *state) reapOnce() int {
 	if e != 0 {
 		return 0
 	}
-	// An event for an idle slot (a core bug) is dropped; the rest are
-	// delivered.
+	s.deliver(n)
+	return n
+}
+
+// deliver hands out the n events in the core's event array, in stream
+// mode: to the Wait of each Block set to wait, and the others to Events.
+// An event for an idle slot (a core bug) is dropped; the rest are
+// delivered. The caller holds reapMu.
+func (s *state) deliver(n int) {
 	s.batch, _ = s.collect(s.batch[:0], n)
 	for _, ev := range s.batch {
 		s.events <- ev // never blocks: see room
 	}
 	clear(s.batch)
-	return n
 }

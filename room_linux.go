@@ -57,6 +57,12 @@ func (s *state) waitRoom(ctx context.Context, unread bool, poll *time.Duration) 
 		look = t.C
 		*poll = min(*poll*2, maxRoomPoll)
 	}
+	if !s.manual {
+		// Completed Blocks set to wait hold their slots until reaped,
+		// and nobody may be reaping (needsWakeup).
+		s.follow()
+		defer s.unfollow()
+	}
 	select {
 	case <-s.avail:
 	case <-look:
@@ -143,6 +149,9 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		s.slots[slot] = b
 		s.claims++
 		b.slot, b.claim = slot, s.claims
+		if b.wait {
+			s.waitIn++
+		}
 		b.clearWait()
 		b.unsent = nil
 		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})

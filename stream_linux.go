@@ -107,14 +107,14 @@ func (s *state) run() {
 }
 
 // pump delivers what the ring holds and makes sure that completions still
-// to come will wake the stream goroutine. It reports whether I/O was still
-// in flight. The caller holds reapMu.
+// to come will wake the stream goroutine if they need it (needsWakeup),
+// which it reports. The caller holds reapMu.
 func (s *state) pump() (waiting bool) {
 	for s.reapOnce() == len(s.slots) {
 		// A full batch: there may be more.
 	}
 	s.mu.Lock()
-	waiting = s.inflight > 0
+	waiting = s.needsWakeup()
 	s.mu.Unlock()
 	if waiting && !s.armed {
 		s.arm()

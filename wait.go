@@ -71,6 +71,19 @@ func (b *Block) Wait(ctx context.Context) (Event, error) {
 	if ctx != nil {
 		done = ctx.Done()
 	}
+	if s := b.owner.Load(); s != nil {
+		// With no deadline to watch, reap for itself if nobody is
+		// reaping (lead_linux.go); else wait for whoever is.
+		if done == nil && s.lead(b.ready) {
+			select {
+			case <-b.waitCh:
+				return b.take(), nil
+			default: // the leader stopped early: Close has begun
+			}
+		}
+		s.follow()
+		defer s.unfollow()
+	}
 	select {
 	case <-b.waitCh:
 		return b.take(), nil
@@ -78,6 +91,9 @@ func (b *Block) Wait(ctx context.Context) (Event, error) {
 		return Event{}, ctx.Err()
 	}
 }
+
+// ready reports whether the Block's event waits for Wait to take it.
+func (b *Block) ready() bool { return len(b.waitCh) > 0 }
 
 // take returns the event Wait collects, keeping no reference to it.
 func (b *Block) take() Event {

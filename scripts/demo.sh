@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job, in under a minute: the side-by-side benchmarks at a short
+# The main job, in a minute and a half: the side-by-side benchmarks at a short
 # size (cmd/aiobench -short). Kernel AIO through this package against plain
 # Go, a C loop over libaio and fio, on O_DIRECT and cached random I/O and
 # linux_aio's experiment; it prints a progress line, then the comparison

@@ -31,56 +31,79 @@ type readerWriterAt interface {
 
 // goroutinesRand runs j on f, of size bytes, from Depth goroutines each
 // calling ReadAt (or WriteAt) in a loop.
+//
+// Latency: each goroutine keeps a histogram of its own (no sharing while
+// measuring), merged at the end. It reads the clock as each call returns;
+// that reading is also the start of its next call (only picking an offset
+// comes between), so one clock read per I/O.
 func goroutinesRand(j job, f readerWriterAt, size int64) (childResult, error) {
+	return perGoroutine(j, func(i int, buf []byte, stop *atomic.Bool, lat *histogram) (int64, error) {
+		offset := offsets(size, seed(i))
+		var n int64
+		t := clock()
+		for !stop.Load() {
+			off := offset()
+			var got int
+			var err error
+			if j.Write {
+				got, err = f.WriteAt(buf, off)
+			} else {
+				got, err = f.ReadAt(buf, off)
+			}
+			now := clock()
+			lat.record(now - t)
+			t = now
+			n++
+			if got != ioSize {
+				return n, fmt.Errorf("at %d: %d bytes, %v", off, got, err)
+			}
+		}
+		return n, nil
+	})
+}
+
+// perGoroutine runs j's Depth goroutines, each running loop with its own
+// number, ioSize buffer (filled with data for writes) and histogram, from
+// one start signal until the job's time is up and stop is set. loop
+// returns the I/Os it did.
+func perGoroutine(j job, loop func(i int, buf []byte, stop *atomic.Bool, lat *histogram) (int64, error)) (childResult, error) {
 	var (
 		stop   atomic.Bool
 		done   atomic.Int64
 		wg     sync.WaitGroup
 		errs   = make([]error, j.Depth)
-		bufs   = make([][]byte, j.Depth)
+		lats   = make([]histogram, j.Depth)
+		bufs   = newArena(j.Depth)
 		starts = make(chan struct{})
 	)
-	for i := range bufs {
-		bufs[i] = aligned(ioSize)
-		fill(bufs[i], seed(i))
+	for i := range j.Depth {
+		fill(bufs.buf(i), seed(i))
 	}
 	for i := range j.Depth {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf, offset := bufs[i], offsets(size, seed(i))
-			var n int64
-			defer func() { done.Add(n) }()
 			<-starts
-			for !stop.Load() {
-				off := offset()
-				var got int
-				var err error
-				if j.Write {
-					got, err = f.WriteAt(buf, off)
-				} else {
-					got, err = f.ReadAt(buf, off)
-				}
-				n++
-				if got != ioSize {
-					errs[i] = fmt.Errorf("at %d: %d bytes, %v", off, got, err)
-					return
-				}
-			}
+			n, err := loop(i, bufs.buf(i), &stop, &lats[i])
+			done.Add(n)
+			errs[i] = err
 		}()
 	}
-	start := time.Now()
+	w := startWindow()
 	close(starts)
 	time.Sleep(j.duration())
 	stop.Store(true)
 	wg.Wait()
-	elapsed := time.Since(start)
 	for _, err := range errs {
 		if err != nil {
 			return childResult{}, err
 		}
 	}
-	return childResult{IOs: done.Load(), Seconds: elapsed.Seconds()}, nil
+	var lat histogram
+	for i := range lats {
+		lat.merge(&lats[i])
+	}
+	return w.result(done.Load(), &lat), nil
 }
 
 // osfileW4Sequential runs W4 with one ReadAt after another, the plain

@@ -13,6 +13,7 @@ import (
 type engine struct {
 	key    string // its name in -engines, and for our own engines in childEngines
 	label  string // its name in the tables
+	short  string // its name in the goals' columns
 	colour string // its line in the chart
 	// argv returns the command that runs j; output turns that command's
 	// standard output into the I/Os done and the seconds they took.
@@ -20,27 +21,47 @@ type engine struct {
 	output func(stdout []byte) (childResult, error)
 }
 
-// Keys of the engines that ratios and goals compare against.
+// Keys of the engines, in -engines and in the results.
 const (
-	keyAIO    = "aio"
-	keyManual = "aio-manual"
-	keyFile   = "file"
-	keyOSFile = "osfile"
-	keyC      = "c"
-	keyFio    = "fio"
-	keySeq    = "osfile-seq"
+	keyAIO     = "aio"
+	keyNatural = "aio-natural"
+	keyWait    = "aio-wait"
+	keyManual  = "aio-manual"
+	keyFile    = "file"
+	keyOSFile  = "osfile"
+	keyC       = "c"
+	keyFio     = "fio"
+	keyUring   = "fio-uring"
+	keySeq     = "osfile-seq"
+	keyIdle    = "aio-idle"
 )
 
-// randEngines are compared on random I/O (W1, W2, W3 and the depth sweep),
-// in this order.
+// randEngines are compared on random I/O (W1, W2, W3 and the depth
+// sweeps), in this order.
 var randEngines = []engine{
-	{key: keyAIO, label: "aio, Events stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
-	{key: keyManual, label: "aio, Manual (GetEvents)", colour: "#17becf", argv: selfArgv, output: selfOutput},
-	{key: keyFile, label: "aio.File, goroutine per I/O", colour: "#9467bd", argv: selfArgv, output: selfOutput},
-	{key: keyOSFile, label: "os.File, goroutine per I/O", colour: "#d62728", argv: selfArgv, output: selfOutput},
-	{key: keyC, label: "C loop (csrc aiocore-bench)", colour: "#2ca02c", argv: cArgv, output: cOutput},
-	{key: keyFio, label: "fio, libaio", colour: "#ff7f0e", argv: fioArgv, output: fioOutput},
+	{key: keyAIO, label: "aio, Events stream", short: "stream", colour: "#1f77b4", argv: selfArgv, output: selfOutput},
+	{key: keyNatural, label: "aio, natural loop (Submit per event)", short: "natural", colour: "#8c564b", argv: selfArgv, output: selfOutput},
+	{key: keyWait, label: "aio, Block.Wait, goroutine per I/O", short: "Wait", colour: "#e377c2", argv: selfArgv, output: selfOutput},
+	{key: keyManual, label: "aio, Manual (GetEventsInto)", short: "Manual", colour: "#17becf", argv: selfArgv, output: selfOutput},
+	{key: keyFile, label: "aio.File, goroutine per I/O", short: "File", colour: "#9467bd", argv: selfArgv, output: selfOutput},
+	{key: keyOSFile, label: "os.File, goroutine per I/O", short: "os.File", colour: "#d62728", argv: selfArgv, output: selfOutput},
+	{key: keyC, label: "C loop (csrc aiocore-bench)", short: "C", colour: "#2ca02c", argv: cArgv, output: cOutput},
+	{key: keyFio, label: "fio, libaio", short: "fio", colour: "#ff7f0e", argv: fioArgv, output: fioOutput},
+	{key: keyUring, label: "fio, io_uring (reference)", short: "fio-uring", colour: "#7f7f7f", argv: fioArgv, output: fioOutput},
 }
+
+// engineByKey returns the random-I/O engine with key k.
+func engineByKey(k string) engine {
+	for _, e := range randEngines {
+		if e.key == k {
+			return e
+		}
+	}
+	return engine{key: k, label: k, short: k}
+}
+
+// idleEngine runs the idle check (child_idle.go).
+var idleEngine = engine{key: keyIdle, label: "aio, idle Context", argv: selfArgv, output: selfOutput}
 
 // w4Engines are W4's rows, in linux_aio's layout.
 var w4Engines = []engine{
@@ -75,11 +96,13 @@ func cArgv(r *runner, _ string, j job) []string {
 }
 
 // cOutput reads aiocore-bench's last line: "aiocore-bench: depth=32 ...
-// ios=N seconds=S ...".
+// ios=N seconds=S ... lat_p50_us=A lat_p99_us=B lat_p999_us=C".
 func cOutput(stdout []byte) (childResult, error) {
 	var res childResult
 	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
 	var haveIOs, haveSecs bool
+	var lat latencies
+	var haveLat int
 	for _, field := range strings.Fields(lines[len(lines)-1]) {
 		key, val, _ := strings.Cut(field, "=")
 		var err error
@@ -90,19 +113,46 @@ func cOutput(stdout []byte) (childResult, error) {
 		case "seconds":
 			res.Seconds, err = strconv.ParseFloat(val, 64)
 			haveSecs = err == nil
+		case "lat_p50_us":
+			haveLat += positive(val, &lat.P50)
+		case "lat_p99_us":
+			haveLat += positive(val, &lat.P99)
+		case "lat_p999_us":
+			haveLat += positive(val, &lat.P999)
 		}
 	}
 	if !haveIOs || !haveSecs {
 		return res, fmt.Errorf("aiocore-bench: no ios= and seconds= in %q", lines[len(lines)-1])
 	}
+	if haveLat == 3 {
+		res.Lat = &lat
+	}
 	return res, nil
 }
 
-// fioArgv runs j with fio's libaio engine. --thread keeps fio's job in
-// one process, so that its threads show in /proc and its CPU in our
-// wait4; --invalidate=0 keeps the page cache hot for W3; --norandommap
-// and --randrepeat=0 make its offsets like ours: random, with repeats.
-func fioArgv(r *runner, _ string, j job) []string {
+// positive sets *x to the number in s and returns 1 if it is one above 0,
+// else leaves it and returns 0.
+func positive(s string, x *float64) int {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) {
+		return 0
+	}
+	*x = v
+	return 1
+}
+
+// fioArgv runs j with fio's libaio engine, or for keyUring its io_uring
+// engine (with its defaults: no SQ polling thread, no registered files or
+// buffers; a reference for what the kernel's newer interface costs, not a
+// goal). --thread keeps fio's job in one process, so that its threads show
+// in /proc and its CPU in our wait4; --invalidate=0 keeps the page cache
+// hot for W3; --norandommap and --randrepeat=0 make its offsets like ours:
+// random, with repeats.
+func fioArgv(r *runner, key string, j job) []string {
+	ioengine := "libaio"
+	if key == keyUring {
+		ioengine = "io_uring"
+	}
 	rw := "randread"
 	if j.Write {
 		rw = "randwrite"
@@ -113,17 +163,19 @@ func fioArgv(r *runner, _ string, j job) []string {
 	}
 	ms := max(1, int(j.Secs*1000))
 	return []string{r.fio, "--name=aiobench", "--filename=" + j.File,
-		"--ioengine=libaio", "--direct=" + direct, "--rw=" + rw,
+		"--ioengine=" + ioengine, "--direct=" + direct, "--rw=" + rw,
 		"--bs=" + strconv.Itoa(ioSize), "--iodepth=" + strconv.Itoa(j.Depth),
 		"--time_based", "--runtime=" + strconv.Itoa(ms) + "ms",
 		"--thread", "--invalidate=0", "--norandommap", "--randrepeat=0",
 		"--output-format=json"}
 }
 
-// fioOutput reads fio's JSON report: the job's total I/Os and its runtime
-// in milliseconds. fio's usr_cpu and sys_cpu are left aside: they are
-// percentages of the job thread's runtime only, while the runner measures
-// every engine the same way, by the whole process's rusage.
+// fioOutput reads fio's JSON report: the job's total I/Os, its runtime in
+// milliseconds, and its completion latency percentiles (clat_ns: from
+// io_submit to the completion fio reaps, the span our engines measure).
+// fio's usr_cpu and sys_cpu are left aside: they are percentages of the
+// job thread's runtime only, while the runner measures every engine the
+// same way, by the whole process's rusage.
 func fioOutput(stdout []byte) (childResult, error) {
 	var res childResult
 	// fio may print notes before the JSON.
@@ -134,6 +186,9 @@ func fioOutput(stdout []byte) (childResult, error) {
 	type dir struct {
 		TotalIOs int64 `json:"total_ios"`
 		Runtime  int64 `json:"runtime"` // ms
+		Clat     struct {
+			Percentile map[string]float64 `json:"percentile"` // "99.000000": ns
+		} `json:"clat_ns"`
 	}
 	var out struct {
 		Jobs []struct {
@@ -155,6 +210,10 @@ func fioOutput(stdout []byte) (childResult, error) {
 	for _, d := range []dir{jb.Read, jb.Write} {
 		res.IOs += d.TotalIOs
 		res.Seconds = max(res.Seconds, float64(d.Runtime)/1000)
+		p := d.Clat.Percentile
+		if d.TotalIOs > 0 && p["50.000000"] > 0 && p["99.000000"] > 0 && p["99.900000"] > 0 {
+			res.Lat = &latencies{P50: p["50.000000"] / 1e3, P99: p["99.000000"] / 1e3, P999: p["99.900000"] / 1e3}
+		}
 	}
 	if res.IOs == 0 || res.Seconds == 0 {
 		return res, fmt.Errorf("fio: no I/O in its report")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -14,7 +15,7 @@ import (
 // binary as JSON (-engine NAME -job JSON), and turns it into the arguments
 // of the C loop and fio.
 type job struct {
-	Kind string `json:"kind"` // kindRand or kindW4
+	Kind string `json:"kind"` // kindRand, kindW4 or kindIdle
 
 	// Random I/O: 4 KiB reads (or writes) at random aligned offsets of
 	// File, Depth in flight, for Secs seconds.
@@ -35,17 +36,50 @@ type job struct {
 const (
 	kindRand = "rand"
 	kindW4   = "w4"
-	ioSize   = 4096 // bytes per random I/O
+	kindIdle = "idle" // see child_idle.go: File, Depth and Secs of idling
+	ioSize   = 4096   // bytes per random I/O
 )
 
 func (j job) duration() time.Duration { return time.Duration(j.Secs * float64(time.Second)) }
 
 // childResult is what an engine process of our own prints on stdout: the
 // I/Os it completed and the seconds they took, from the first submission
-// to the last completion.
+// to the last completion; for random I/O, their completion latencies and
+// the cgo calls made meanwhile. The runner reads the same from the C
+// loop's and fio's output, where they have it.
 type childResult struct {
-	IOs     int64   `json:"ios"`
-	Seconds float64 `json:"seconds"`
+	IOs     int64      `json:"ios"`
+	Seconds float64    `json:"seconds"`
+	Lat     *latencies `json:"lat,omitempty"`
+	// CgoCalls is runtime.NumCgoCall's growth over the same time, nil for
+	// engines that are not Go. Every cgo call is a switch of stacks and
+	// of the scheduler's state, which the completion path tries to make
+	// fewer than one per I/O (DESIGN.md: "no cgo call per I/O").
+	CgoCalls *int64      `json:"cgo_calls,omitempty"`
+	Idle     *idleResult `json:"idle,omitempty"` // kindIdle's findings
+}
+
+// window is the measured time of a Go engine's run: from just before its
+// first submission to its last completion.
+type window struct {
+	t0   int64 // clock() at the start
+	cgo0 int64 // runtime.NumCgoCall() at the start
+}
+
+func startWindow() window {
+	return window{cgo0: runtime.NumCgoCall(), t0: clock()}
+}
+
+// result ends the window: ios I/Os done in it, with their latencies in
+// lat (nil for none).
+func (w window) result(ios int64, lat *histogram) childResult {
+	secs := float64(clock()-w.t0) / 1e9
+	cgo := runtime.NumCgoCall() - w.cgo0
+	res := childResult{IOs: ios, Seconds: secs, CgoCalls: &cgo}
+	if lat != nil {
+		res.Lat = lat.summary()
+	}
+	return res
 }
 
 // childEngine runs jobs in an engine process. A nil function means the
@@ -53,16 +87,20 @@ type childResult struct {
 type childEngine struct {
 	rand func(job) (childResult, error)
 	w4   func(job) (childResult, error)
+	idle func(job) (childResult, error)
 }
 
 // childEngines are the engines this binary runs itself, by the name given
 // to -engine.
 var childEngines = map[string]childEngine{
-	keyAIO:    {rand: aioRand, w4: aioW4},
-	keyManual: {rand: aioManualRand},
-	keyOSFile: {rand: osfileRand, w4: osfileW4Goroutines},
-	keySeq:    {w4: osfileW4Sequential},
-	keyFile:   {rand: fileRand},
+	keyAIO:     {rand: aioRand, w4: aioW4},
+	keyNatural: {rand: aioNaturalRand},
+	keyWait:    {rand: aioWaitRand},
+	keyManual:  {rand: aioManualRand},
+	keyOSFile:  {rand: osfileRand, w4: osfileW4Goroutines},
+	keySeq:     {w4: osfileW4Sequential},
+	keyFile:    {rand: fileRand},
+	keyIdle:    {idle: aioIdle},
 }
 
 // childMain runs one job in this process (the hidden -engine mode) and
@@ -86,8 +124,11 @@ func childMain(name, spec string) int {
 func runChild(name string, j job) (childResult, error) {
 	e, ok := childEngines[name]
 	run := e.rand
-	if j.Kind == kindW4 {
+	switch j.Kind {
+	case kindW4:
 		run = e.w4
+	case kindIdle:
+		run = e.idle
 	}
 	if !ok || run == nil {
 		return childResult{}, fmt.Errorf("no engine %q for %s", name, j.Kind)

@@ -5,11 +5,12 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -108,6 +109,14 @@ func TestOwnEnginesRandom(t *testing.T) {
 			if err != nil || res.IOs <= 0 || res.Seconds <= 0 {
 				t.Fatalf("%s, write %v: %+v, %v", e.key, write, res, err)
 			}
+			// Every I/O's latency was counted, and the cgo calls:
+			// none for os.File, some for the package's engines.
+			if l := res.Lat; l == nil || !(l.P50 > 0 && l.P50 <= l.P99 && l.P99 <= l.P999) {
+				t.Fatalf("%s, write %v: latency %+v", e.key, write, l)
+			}
+			if c := res.CgoCalls; c == nil || (*c == 0) != (e.key == keyOSFile) {
+				t.Fatalf("%s, write %v: cgo calls %v", e.key, write, c)
+			}
 			// A Go process has several threads; a goroutine per I/O
 			// blocked in the kernel may add more.
 			if u.Threads < 2 || u.CPU <= 0 || u.RSS <= 0 || u.VSZ < u.RSS {
@@ -195,7 +204,7 @@ func TestCEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := cOutput(stdout)
-		if err != nil || res.IOs <= 0 || res.Seconds < 0.04 {
+		if err != nil || res.IOs <= 0 || res.Seconds < 0.04 || res.Lat == nil || res.CgoCalls != nil {
 			t.Fatalf("write %v: %+v, %v from %q", write, res, err, stdout)
 		}
 		if u.Threads != 1 {
@@ -217,17 +226,29 @@ func TestCEngine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-r 1: %v", err)
 	}
-	var depth, reapMax, ios, ring, calls int
 	last := strings.TrimSpace(string(out))
 	last = last[strings.LastIndex(last, "\n")+1:]
-	if _, err := fmt.Sscanf(last, "aiocore-bench: depth=%d reap_max=%d bs=4096 ios=%d", &depth, &reapMax, &ios); err != nil {
-		t.Fatalf("-r 1: %v in %q", err, last)
+	field := map[string]string{}
+	for _, f := range strings.Fields(last) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			field[k] = v
+		}
 	}
-	fields := strings.Fields(last)
-	fmt.Sscanf(fields[len(fields)-2], "ring_events=%d", &ring)
-	fmt.Sscanf(fields[len(fields)-1], "getevents_calls=%d", &calls)
+	number := func(k string) int {
+		n, err := strconv.Atoi(field[k])
+		if err != nil {
+			t.Fatalf("-r 1: %s=%q in %q", k, field[k], last)
+		}
+		return n
+	}
+	depth, reapMax, ios := number("depth"), number("reap_max"), number("ios")
+	ring, calls := number("ring_events"), number("getevents_calls")
 	if depth != 8 || reapMax != 1 || ios != 400 || ring+calls != ios {
 		t.Fatalf("-r 1: depth %d, reap_max %d, %d reads, %d from the ring and %d io_getevents calls: %q", depth, reapMax, ios, ring, calls, last)
+	}
+	res, err := cOutput(out)
+	if err != nil || res.Lat == nil || !(res.Lat.P50 > 0 && res.Lat.P50 <= res.Lat.P99 && res.Lat.P99 <= res.Lat.P999) {
+		t.Fatalf("-r 1: latency %+v, %v from %q", res.Lat, err, last)
 	}
 	if err := exec.Command(r.cbench, "-f", name, "-r", "0").Run(); err == nil {
 		t.Fatal("-r 0 accepted")
@@ -241,22 +262,31 @@ func TestFioEngine(t *testing.T) {
 		t.Skip("fio is not installed (bash scripts/deps.sh --bench)")
 	}
 	r := &runner{fio: fio}
-	for _, j := range []job{
-		{Kind: kindRand, Depth: 4, Direct: true, Secs: 0.05},
-		{Kind: kindRand, Depth: 4, Direct: true, Write: true, Secs: 0.05},
-		{Kind: kindRand, Depth: 4, Secs: 0.05},
-	} {
-		j.File, _ = dataFile(t, 64*ioSize)
-		stdout, u, err := runMeasured(fioArgv(r, keyFio, j))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := fioOutput(stdout)
-		if err != nil || res.IOs <= 0 || res.Seconds <= 0 {
-			t.Fatalf("%+v: %+v, %v", j, res, err)
-		}
-		if u.Threads < 2 {
-			t.Fatalf("fio --thread ran %d threads, want its job thread beside the main one", u.Threads)
+	for _, key := range []string{keyFio, keyUring} {
+		for _, j := range []job{
+			{Kind: kindRand, Depth: 4, Direct: true, Secs: 0.05},
+			{Kind: kindRand, Depth: 4, Direct: true, Write: true, Secs: 0.05},
+			{Kind: kindRand, Depth: 4, Secs: 0.05},
+		} {
+			j.File, _ = dataFile(t, 64*ioSize)
+			argv := fioArgv(r, key, j)
+			stdout, u, err := runMeasured(argv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := fioOutput(stdout)
+			if err != nil || res.IOs <= 0 || res.Seconds <= 0 {
+				t.Fatalf("%s %+v: %+v, %v", key, j, res, err)
+			}
+			if res.Lat == nil || !(res.Lat.P50 > 0 && res.Lat.P50 <= res.Lat.P99 && res.Lat.P99 <= res.Lat.P999) {
+				t.Fatalf("%s %+v: latency %+v", key, j, res.Lat)
+			}
+			if u.Threads < 2 {
+				t.Fatalf("fio --thread ran %d threads, want its job thread beside the main one", u.Threads)
+			}
+			if wantEngine := map[string]string{keyFio: "libaio", keyUring: "io_uring"}[key]; !slices.Contains(argv, "--ioengine="+wantEngine) {
+				t.Fatalf("%s: %q", key, argv)
+			}
 		}
 	}
 	for _, bad := range []string{"", "note: no JSON", `{"jobs": []}`, `{"jobs": [{"error": 5}]}`} {
@@ -271,5 +301,84 @@ func TestRunMeasuredFails(t *testing.T) {
 	_, _, err := runMeasured([]string{"/bin/sh", "-c", "echo broken >&2; exit 3"})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("broken")) {
 		t.Fatalf("err = %v, want the command's standard error", err)
+	}
+}
+
+// The idle check reports the process idle with and without a Context, and
+// its threads.
+func TestIdleEngine(t *testing.T) {
+	name, _ := dataFile(t, 64*ioSize)
+	res, err := runChild(keyIdle, job{Kind: kindIdle, File: name, Direct: true, Depth: 4, Secs: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := res.Idle
+	if i == nil || res.IOs <= 0 || i.Secs < 0.05 || i.Threads < 2 || i.Held != len(i.HeldWhat) {
+		t.Fatalf("idle check: %+v, %+v", res, i)
+	}
+}
+
+// The threads an idle Go program parks are not counted as held; the
+// test's own goroutines park the same way.
+func TestHeldThreads(t *testing.T) {
+	threads, held := heldThreads()
+	if threads < 2 || len(held) != 0 {
+		t.Fatalf("%d threads, held: %q", threads, held)
+	}
+}
+
+// perf stat's CSV output is read by event name; a count perf could not
+// take is an error.
+func TestParsePerf(t *testing.T) {
+	out := "# started on Sat Dec  5 12:37:31 2026\n\n" +
+		"1234,,raw_syscalls:sys_enter,2332307,100.00,12.434,K/sec\n" +
+		"7,,cpu-migrations,2332307,100.00,0.000,/sec\n"
+	c, err := parsePerf([]byte(out))
+	if err != nil || c.syscalls != 1234 || c.migrations != 7 {
+		t.Fatalf("parsePerf = %+v, %v", c, err)
+	}
+	for _, bad := range []string{
+		"",
+		"<not supported>,,raw_syscalls:sys_enter,0,100.00,,\n7,,cpu-migrations,1,100.00,,\n",
+		"1234,,raw_syscalls:sys_enter,2332307,100.00,12.434,K/sec\n",
+	} {
+		if _, err := parsePerf([]byte(bad)); err == nil {
+			t.Errorf("no error for %q", bad)
+		}
+	}
+}
+
+// The accounting runs count system calls per I/O under perf stat: the C
+// loop fewer than two per I/O at depth 8 (an io_submit per batch, an
+// io_getevents when the ring is empty), the stream some, os.File one
+// pread each at least.
+func TestAccount(t *testing.T) {
+	perf, why := findPerf()
+	if perf == "" {
+		t.Skip(why)
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed (bash scripts/deps.sh --test)")
+	}
+	build := exec.Command("make", "-s", "-C", "../../csrc", "build/aiocore-bench")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	r := testRunner(t)
+	r.perf, r.cbench = perf, "../../csrc/build/aiocore-bench"
+	r.cfg.acctSecs = 0.2
+	name, _ := dataFile(t, 256*ioSize)
+	j := job{Kind: kindRand, File: name, Direct: true, Depth: 8}
+	for _, c := range []struct {
+		key    string
+		lo, hi float64
+	}{{keyC, 0.01, 2}, {keyAIO, 0.01, 20}, {keyOSFile, 1, 20}} {
+		sys, mig, err := r.account(engineByKey(c.key), j)
+		if err != nil {
+			t.Fatalf("%s: %v", c.key, err)
+		}
+		if sys < c.lo || sys > c.hi || mig < 0 {
+			t.Errorf("%s: %.3f system calls and %.3f migrations per I/O; want %g to %g system calls", c.key, sys, mig, c.lo, c.hi)
+		}
 	}
 }

@@ -20,6 +20,10 @@ type usage struct {
 	Threads int           // most OS threads seen in /proc/PID/status
 	RSS     int64         // peak resident bytes: rusage's maxrss, or VmHWM if higher
 	VSZ     int64         // peak virtual bytes: the highest VmPeak seen
+	// Switches are its context switches, voluntary and not, all threads
+	// (rusage's nvcsw + nivcsw): each is a thread going to sleep or being
+	// preempted, and most of a wakeup's cost.
+	Switches int64
 }
 
 // sampleEvery is how often the runner reads an engine's /proc/PID/status.
@@ -51,6 +55,7 @@ func runMeasured(argv []string) ([]byte, usage, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		u.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		u.RSS = max(u.RSS, ru.Maxrss*1024)
+		u.Switches = ru.Nvcsw + ru.Nivcsw
 	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())

@@ -19,6 +19,7 @@ type report struct {
 	failed  []string
 	med     map[string]map[string]measurement // by case id, then engine key
 	goals   []goalResult
+	cpGoals []goalResult // the completion-path goals (goals_completion.go)
 }
 
 func (r *runner) report() *report {
@@ -33,6 +34,7 @@ func (r *runner) report() *report {
 		}
 	}
 	rep.goals = checkGoals(rep.med, r.cfg.w4Files)
+	rep.cpGoals = completionGoals(rep.med, rep.sweeps())
 	return rep
 }
 
@@ -44,6 +46,8 @@ func (rep *report) text() string {
 		rep.cfg.rounds, rep.cfg.secs, rep.cfg.file, rep.cfg.size>>20)
 	rep.tables(&b)
 	rep.goalList(&b)
+	b.WriteString("\n")
+	rep.completionGoalList(&b, false)
 	for _, f := range rep.failed {
 		fmt.Fprintf(&b, "\nFAILED RUN: %s\n", f)
 	}
@@ -104,13 +108,14 @@ func (rep *report) markdown(chart string) string {
 		fmt.Fprintf(&b, "\nNote: %s\n", n)
 	}
 	if chart != "" {
-		fmt.Fprintf(&b, "\n![IOPS and CPU µs per I/O against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
+		fmt.Fprintf(&b, "\n![IOPS, CPU µs per I/O and p99 completion latency against the number of O_DIRECT 4 KiB random reads in flight, per engine](%s)\n", chart)
 	}
 	b.WriteString("\n## Goals\n\n```\n")
 	for _, g := range rep.goals {
 		b.WriteString(g.String() + "\n")
 	}
-	b.WriteString("```\n")
+	b.WriteString("```\n\n## Completion-path goals\n")
+	rep.completionGoalList(&b, true)
 	rep.tables(&b)
 	for _, f := range rep.failed {
 		fmt.Fprintf(&b, "\nA run failed: %s\n", f)
@@ -122,30 +127,49 @@ func (rep *report) markdown(chart string) string {
 const method = `
 How: each engine runs in a process of its own, started by the runner, which
 samples the process's /proc/PID/status every 5 ms (peak OS threads; peak
-virtual size, VmPeak) and takes its CPU time (user + system) and peak RSS from
-wait4's rusage when it exits. CPU per I/O is that CPU time, less the CPU time
-of the same command run for 1 ms right after (what starting and ending the
-engine costs: a few milliseconds for Go and C, about 0.15 s for fio, which
-calibrates its clock), over the I/Os done. fio's own usr_cpu and sys_cpu are
-left aside: they are percentages of its job thread's runtime alone, while this
+virtual size, VmPeak) and takes its CPU time (user + system), context
+switches and peak RSS from wait4's rusage when it exits. CPU per I/O is that
+CPU time, less the CPU time of the same command run for 1 ms right after
+(what starting and ending the engine costs: a few milliseconds for Go and C,
+about 0.15 s for fio, which calibrates its clock), over the I/Os done;
+context switches per I/O likewise. fio's own usr_cpu and sys_cpu are left
+aside: they are percentages of its job thread's runtime alone, while this
 measures every engine the same way.
 IOPS are the engine's own count over the time from its first submission to
 its last completion (fio's JSON report, aiocore-bench's last line). Every
 case runs once per round with each engine, the engines' order turning by one
 each round; the tables give the median of the rounds, each column on its own.
-Random I/O is 4 KiB at random 4 KiB-aligned offsets of the file; W2 overwrites
-the file's blocks (it is preallocated); W3's file is read into the page cache
-before each run.
+Random I/O is 4 KiB at random 4 KiB-aligned offsets of the file; the writes
+overwrite the file's blocks (it is preallocated); W3's file is read into the
+page cache before each run.
+
+Latency is each I/O's time from its submission to the moment the engine's
+loop sees it complete, counted in a log-linear histogram (buckets under 1.6%
+wide: nothing allocated per I/O), in our Go engines and the C loop alike;
+for fio, its clat percentiles. System calls (the raw_syscalls:sys_enter
+tracepoint) and CPU migrations per I/O are counted by perf stat in runs of
+their own, in the first round only, since tracing every system call slows
+it: the difference between a run of -acctsecs and one of 1 ms, over the
+difference in I/Os. cgo calls per I/O are runtime.NumCgoCall's growth over
+the Go engine's measured time. "—" marks a figure an engine does not give.
 
 Engines: **aio**, this package through its Events stream (Blocks made once;
 each turn takes the events that are there and resubmits their Blocks in one
-Submit); **aio, Manual**, the same on a Manual Context, reaping with GetEvents
-(which waits in io_getevents, as the C loop does; not part of the goals: it
-shows what the stream's hand-off between goroutines costs); **os.File**, one
-goroutine per I/O in flight, each calling ReadAt or WriteAt in a loop; the
-**C loop**, csrc's aiocore-bench over the same C core (reaping from the
-completion ring, one aioc_submit per batch); and **fio** with its libaio
-engine. Ratios are aio's (the Events stream's) figure divided by the row's.
+Submit); **aio, natural loop**, the loop a new user writes first: range over
+Events and resubmit each event's Block with a Submit call of its own;
+**aio, Block.Wait**, a goroutine per I/O in flight, each owning one Block set
+to wait, looping on Submit and Wait; **aio, Manual**, the batching loop on a
+Manual Context, reaping with GetEventsInto into its own slice (which waits in
+io_getevents, as the C loop does); **aio.File** and **os.File**, one goroutine per I/O in flight,
+each calling ReadAt or WriteAt in a loop; the **C loop**, csrc's
+aiocore-bench over the same C core (reaping from the completion ring, one
+aioc_submit per batch); **fio** with its libaio engine, and with io_uring as
+a reference for the kernel's newer interface. The write sweep runs fio at 32
+in flight only. Ratios are aio's (the Events stream's) figure divided by the
+row's. The idle check leaves a stream Context idle after a burst of I/O and
+takes the process's CPU time, context switches and blocked threads, beside
+the same process's CPU time and context switches while it idled before it
+made the Context.
 `
 
 // commands shows each engine's command for W1 at depth 32, as the runner
@@ -154,7 +178,8 @@ func (rep *report) commands() string {
 	names := &runner{self: "aiobench", cbench: "csrc/build/aiocore-bench", fio: "fio"}
 	j := job{Kind: kindRand, File: rep.cfg.file, Direct: true, Depth: 32, Secs: rep.cfg.secs}
 	var b strings.Builder
-	b.WriteString("\nThe engines' commands, for W1 at depth 32 (W2 adds -w, --rw=randwrite; W3 -B, --direct=0):\n\n```\n")
+	b.WriteString("\nThe engines' commands, for W1 at depth 32 (W2 adds -w, --rw=randwrite; W3 -B, --direct=0; " +
+		"the accounting runs put perf stat -x , -e " + perfEvents + " -- in front):\n\n```\n")
 	for _, e := range randEngines {
 		argv := e.argv(names, e.key, j)
 		for i, a := range argv {
@@ -178,5 +203,85 @@ func (rep *report) goalList(b *strings.Builder) {
 	b.WriteString("\nGoals (checked, never failing the run):\n")
 	for _, g := range rep.goals {
 		b.WriteString(g.String() + "\n")
+	}
+}
+
+// completionGoalList shows the completion-path goals: those checked at
+// each depth as a table per sweep (a row per depth, a column per engine
+// and reference, each cell the verdict and the ratios), the rest as a
+// list, then how many pass; for Markdown (md) the list in a code block.
+func (rep *report) completionGoalList(b *strings.Builder, md bool) {
+	fmt.Fprintf(b, "\nCompletion-path goals (checked, never failing the run). Against the C loop, "+
+		"IOPS ≥ %gx at CPU per I/O ≤ %gx (Manual: IOPS ≥ %gx); against os.File, IOPS ≥ %gx at CPU per I/O ≤ %gx. "+
+		"Each cell: the verdict, the IOPS ratio, the CPU per I/O ratio.\n",
+		cpIOPSvsC, cpCPUvsC, cpManualVsC, cpIOPSvsOSFile, cpCPUvsOSFile)
+	var list []goalResult
+	tables := map[string][]goalResult{}
+	var order []string
+	for _, g := range rep.cpGoals {
+		if g.Table == "" {
+			list = append(list, g)
+			continue
+		}
+		if tables[g.Table] == nil {
+			order = append(order, g.Table)
+		}
+		tables[g.Table] = append(tables[g.Table], g)
+	}
+	for _, name := range order {
+		gs := tables[name]
+		var cols []string
+		seen := map[string]bool{}
+		for _, g := range gs {
+			if !seen[g.Column] {
+				seen[g.Column] = true
+				cols = append(cols, g.Column)
+			}
+		}
+		cells := map[int]map[string]string{}
+		var depths []int
+		measured := false
+		for _, g := range gs {
+			if cells[g.Depth] == nil {
+				cells[g.Depth] = map[string]string{}
+				depths = append(depths, g.Depth)
+			}
+			cells[g.Depth][g.Column] = g.Cell
+			measured = measured || g.Checked
+		}
+		if !measured {
+			continue
+		}
+		var rows [][]string
+		for _, d := range depths {
+			row := []string{fmt.Sprint(d)}
+			for _, c := range cols {
+				row = append(row, cells[d][c])
+			}
+			rows = append(rows, row)
+		}
+		fmt.Fprintf(b, "\n%s, in flight:\n\n", name)
+		b.WriteString(mdTable(append([]string{"depth"}, cols...), rows))
+	}
+	b.WriteString("\n")
+	if md {
+		b.WriteString("```\n")
+	}
+	for _, g := range list {
+		b.WriteString(g.String() + "\n")
+	}
+	pass, checked := 0, 0
+	for _, g := range rep.cpGoals {
+		if g.Checked {
+			checked++
+			if g.Pass {
+				pass++
+			}
+		}
+	}
+	fmt.Fprintf(b, "Completion-path goals: %d of %d checked pass (%d not measured in this run).\n",
+		pass, checked, len(rep.cpGoals)-checked)
+	if md {
+		b.WriteString("```\n")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,15 +15,36 @@ func TestMedian(t *testing.T) {
 	for _, c := range []struct {
 		xs   []float64
 		want float64
-	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{math.NaN(), 4, 2}, 3}} {
 		if got := median(c.xs); got != c.want {
 			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
+	}
+	// NaN is a figure not measured: none measured, none found.
+	for _, xs := range [][]float64{nil, {math.NaN()}} {
+		if got := median(xs); !math.IsNaN(got) {
+			t.Errorf("median(%v) = %v, want NaN", xs, got)
 		}
 	}
 	// Each column is its own median, not one run's row.
 	m := medianOf([]measurement{{IOPS: 1, Threads: 9}, {IOPS: 3, Threads: 5}, {IOPS: 2, Threads: 7}})
 	if m.IOPS != 2 || m.Threads != 7 {
 		t.Fatalf("medianOf = %+v, want IOPS 2 and 7 threads", m)
+	}
+	// Accounting runs only in the first round: its figures are that
+	// round's. The idle check is the worst round's.
+	nan := math.NaN()
+	m = medianOf([]measurement{
+		{Syscalls: 1.5, Idle: &idleResult{CPU: 10}},
+		{Syscalls: nan, Idle: &idleResult{CPU: 900}},
+		{Syscalls: nan, Idle: &idleResult{CPU: 5000, Held: 0}},
+	})
+	if m.Syscalls != 1.5 || m.Idle == nil || m.Idle.CPU != 5000 {
+		t.Fatalf("medianOf = %+v, want 1.5 system calls and the idle round with 5000 µs", m)
+	}
+	m = medianOf([]measurement{{Idle: &idleResult{CPU: 5000}}, {Idle: &idleResult{Held: 1}}})
+	if m.Idle.Held != 1 {
+		t.Fatalf("medianOf kept idle %+v, want the round with a thread held", *m.Idle)
 	}
 }
 
@@ -55,7 +77,7 @@ func verdicts(goals []goalResult) string {
 
 func TestGoals(t *testing.T) {
 	files := []int{1, 24}
-	if got := verdicts(checkGoals(sampleMedians(), files)); got != "PPPPPPPPPPPPP" {
+	if got := verdicts(checkGoals(sampleMedians(), files)); got != "PPPPPPPPPPPP" {
 		t.Fatalf("all goals met: verdicts %s", got)
 	}
 	for _, c := range []struct {
@@ -64,17 +86,17 @@ func TestGoals(t *testing.T) {
 	}{
 		{func(m map[string]map[string]measurement) {
 			m[readID(32)][keyAIO] = measurement{IOPS: 96, CPUPerIO: 4, Threads: 5}
-		}, "FPPPPPPPPPPPP"},
+		}, "FPPPPPPPPPPP"},
 		{func(m map[string]map[string]measurement) {
 			m[readID(32)][keyAIO] = measurement{IOPS: 100, CPUPerIO: 5.1, Threads: 10}
-		}, "PPFPFFPPPPPPP"},
-		{func(m map[string]map[string]measurement) { delete(m[readID(32)], keyFio); delete(m[cachedID], keyFio) }, "PSSPPPPSPPPPP"},
-		{func(m map[string]map[string]measurement) { m[cachedID][keyAIO] = measurement{IOPS: 799} }, "PPPPPPFFPPPPP"},
-		{func(m map[string]map[string]measurement) { m[w4ID(24)][keyAIO] = measurement{Threads: 6, CPUPct: 30} }, "PPPPPPPPPPPFF"},
+		}, "PPFPFFPPPPPP"},
+		{func(m map[string]map[string]measurement) { delete(m[readID(32)], keyFio); delete(m[cachedID], keyFio) }, "PSSPPPSPPPPP"},
+		{func(m map[string]map[string]measurement) { m[cachedID][keyAIO] = measurement{IOPS: 799} }, "PPPPPPFPPPPP"},
+		{func(m map[string]map[string]measurement) { m[w4ID(24)][keyAIO] = measurement{Threads: 6, CPUPct: 30} }, "PPPPPPPPPPFF"},
 		{func(m map[string]map[string]measurement) {
 			m[readID(32)][keyFile] = measurement{IOPS: 80, CPUPerIO: 4, Threads: 10}
-		}, "PPPPPPPPFPFPP"},
-		{func(m map[string]map[string]measurement) { delete(m, w4ID(1)); delete(m, w4ID(24)) }, "PPPPPPPPPPPSS"},
+		}, "PPPPPPPFPFPP"},
+		{func(m map[string]map[string]measurement) { delete(m, w4ID(1)); delete(m, w4ID(24)) }, "PPPPPPPPPPSS"},
 	} {
 		m := sampleMedians()
 		c.change(m)
@@ -87,15 +109,24 @@ func TestGoals(t *testing.T) {
 
 func sampleReport() *report {
 	med := sampleMedians()
-	med[readID(1)] = map[string]measurement{keyAIO: {IOPS: 5000, CPUPerIO: 20}, keyOSFile: {IOPS: 4800, CPUPerIO: 25}}
-	med[w4ID(6)] = map[string]measurement{keyAIO: {Wall: 1.3}}
-	return &report{
-		cfg: config{file: "/f", size: 1 << 30, rounds: 3, secs: 3, depths: []int{1, 32}, w4Reads: 1000,
-			w4Files: []int{1, 6, 12, 24}, command: "go run ./cmd/aiobench"},
-		machine: machine{CPU: "test CPU"},
-		med:     med,
-		goals:   checkGoals(med, []int{1, 24}),
+	med[readID(1)] = map[string]measurement{
+		keyAIO:    {IOPS: 5000, CPUPerIO: 20, P50: 150, P99: 410, P999: 980, Syscalls: 2.5, Switches: 3.1, Migrations: 0.01, CgoCalls: 2},
+		keyOSFile: {IOPS: 4800, CPUPerIO: 25, P50: math.NaN(), P99: 380, P999: math.NaN(), Syscalls: 1.02, Switches: 1.2, CgoCalls: 0},
 	}
+	// The C loop has no cgo; no accounting run measured this one.
+	c := med[readID(1)][keyOSFile]
+	c.CgoCalls, c.Syscalls, c.Migrations = math.NaN(), math.NaN(), math.NaN()
+	med[readID(1)][keyC] = c
+	for key, m := range med[readID(32)] {
+		m.P99 = 1000 + m.IOPS
+		med[readID(32)][key] = m
+	}
+	med[w4ID(6)] = map[string]measurement{keyAIO: {Wall: 1.3}}
+	cfg := config{file: "/f", size: 1 << 30, rounds: 3, secs: 3, depths: []int{1, 32}, wdepths: []int{32}, w4Reads: 1000,
+		w4Files: []int{1, 6, 12, 24}, command: "go run ./cmd/aiobench"}
+	rep := &report{cfg: cfg, machine: machine{CPU: "test CPU"}, med: med, goals: checkGoals(med, []int{1, 24})}
+	rep.cpGoals = completionGoals(med, rep.sweeps())
+	return rep
 }
 
 // The chart is well-formed SVG with a line per engine in each panel.
@@ -115,9 +146,13 @@ func TestSVG(t *testing.T) {
 			lines++
 		}
 	}
-	// Depth 32 has five engines, depth 1 two: five lines per panel.
-	if lines != 10 {
-		t.Fatalf("%d polylines, want 10", lines)
+	// Depth 32 has five engines, depth 1 three: five lines per panel,
+	// in three panels (IOPS, CPU, p99).
+	if lines != 15 {
+		t.Fatalf("%d polylines, want 15", lines)
+	}
+	if !strings.Contains(svg, "p99 completion latency") {
+		t.Fatal("no latency panel")
 	}
 }
 
@@ -133,6 +168,15 @@ func TestMarkdown(t *testing.T) {
 		"## W3: page-cache-hot", "## Depth sweep", "### W4: CPU %",
 		"| files | 1 | 6 | 12 | 24 |", "| aio | 9.0% |",
 		"PASS  W1 at 32: aio IOPS ≥ 0.97x the C loop: 1.00x",
+		"| engine | p50 µs | p99 µs | p99.9 µs | syscalls/IO | ctx switches/IO | migrations/IO | cgo calls/IO |",
+		"| aio, Events stream | 150.0 | 410.0 | 980.0 | 2.50 | 3.10 | 0.01 | 2.00 |",
+		"| os.File, goroutine per I/O | — | 380.0 | — | 1.02 | 1.20 | 0.00 | 0.00 |",
+		"| C loop (csrc aiocore-bench) | — | 380.0 | — | — | 1.20 | — | — |",
+		"## Depth sweep, O_DIRECT 4 KiB random reads: p99 latency",
+		"## Depth sweep, O_DIRECT 4 KiB random reads: cgo calls per I/O",
+		"## Completion-path goals", "| depth | stream ÷ C |",
+		"PASS  reads at 1 in flight: stream p99 latency ≤ 1.1x os.File's: 1.08x (p99 latency: 410.0 against 380.0)",
+		"raw_syscalls:sys_enter",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
@@ -205,5 +249,11 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseInts("1,0"); err == nil {
 		t.Error("parseInts(1,0): no error")
+	}
+	// -short's engines: all but fio's io_uring, W4's and the idle check's
+	// included.
+	keys := allEnginesBut(keyUring)
+	if len(keys) != len(randEngines)+1 || slices.Contains(keys, keyUring) || !slices.Contains(keys, keySeq) || !slices.Contains(keys, keyIdle) {
+		t.Errorf("allEnginesBut(%s) = %v", keyUring, keys)
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -21,6 +23,7 @@ type runner struct {
 	self    string // this binary, for our own engines
 	cbench  string // csrc's aiocore-bench
 	fio     string // fio, or "" if it is not installed
+	perf    string // perf, or "" if it cannot count system calls here
 	w4Dir   string // W4's files
 	tmpDir  string // removed by cleanup, for -tiny's files
 	notes   []string
@@ -42,7 +45,8 @@ type testCase struct {
 	warm    bool // read the file into the page cache before each run (W3)
 }
 
-// measurement is one engine's run of one case.
+// measurement is one engine's run of one case. Figures an engine does not
+// report, or that were not measured in this run, are NaN (see unmeasured).
 type measurement struct {
 	IOPS     float64
 	CPUPerIO float64 // µs of user + system time per I/O
@@ -50,15 +54,30 @@ type measurement struct {
 	Wall     float64 // seconds, process start to exit
 	Threads  int
 	RSS, VSZ int64
+
+	// Completion latency percentiles, µs: each I/O from its submission
+	// to the moment the engine sees it complete.
+	P50, P99, P999 float64
+	// Per I/O: system calls and CPU migrations, counted by perf stat in
+	// an accounting run of their own (round 1 only: tracing every system
+	// call would slow the timed run); context switches, from the timed
+	// run's rusage; and cgo calls, the Go engine's own count.
+	Syscalls, Migrations, Switches, CgoCalls float64
+	// Idle is the idle check's finding, for idleID.
+	Idle *idleResult
 }
 
+// unmeasured is the value of a figure that was not measured.
+var unmeasured = math.NaN()
+
 // Case ids.
-func readID(depth int) string { return fmt.Sprintf("randread-%d", depth) }
-func w4ID(files int) string   { return fmt.Sprintf("w4-%d", files) }
+func readID(depth int) string  { return fmt.Sprintf("randread-%d", depth) }
+func writeID(depth int) string { return fmt.Sprintf("randwrite-%d", depth) }
+func w4ID(files int) string    { return fmt.Sprintf("w4-%d", files) }
 
 const (
-	writeID  = "randwrite-32"
 	cachedID = "cached-32"
+	idleID   = "idle"
 )
 
 // newRunner prepares a run: builds the C loop, finds fio, makes the files
@@ -80,10 +99,16 @@ func newRunner(cfg config, root string) (*runner, error) {
 		}
 		r.cbench = filepath.Join(root, "csrc", "build", "aiocore-bench")
 	}
-	if r.enabled(keyFio) {
+	if r.enabled(keyFio) || r.enabled(keyUring) {
 		if r.fio, err = exec.LookPath("fio"); err != nil {
 			r.fio = ""
 			r.note("fio is not installed: its rows are left out (bash scripts/deps.sh --bench installs it)")
+		}
+	}
+	if cfg.account {
+		var why string
+		if r.perf, why = findPerf(); r.perf == "" {
+			r.note("system calls and CPU migrations per I/O are not measured: " + why)
 		}
 	}
 
@@ -117,12 +142,19 @@ func (r *runner) enabled(key string) bool { return r.cfg.engines == nil || r.cfg
 func (r *runner) engines(list []engine) []engine {
 	var out []engine
 	for _, e := range list {
-		if r.enabled(e.key) && (e.key != keyFio || r.fio != "") {
+		if r.enabled(e.key) && (!isFio(e.key) || r.fio != "") {
 			out = append(out, e)
 		}
 	}
 	return out
 }
+
+func isFio(key string) bool { return key == keyFio || key == keyUring }
+
+// writeSweepDepth is the one depth of the write sweep at which fio runs
+// too: W2's. Elsewhere the sweep runs the engines its goals compare (ours,
+// os.File and the C loop), which keeps a full run's time down.
+const writeSweepDepth = 32
 
 func (r *runner) makeCases() []testCase {
 	rand := func(write, direct bool, depth int) job {
@@ -133,9 +165,21 @@ func (r *runner) makeCases() []testCase {
 		cases = append(cases, testCase{id: readID(d), what: fmt.Sprintf("O_DIRECT random reads, depth %d", d),
 			job: rand(false, true, d), engines: r.engines(randEngines)})
 	}
+	for _, d := range r.cfg.wdepths {
+		engines := r.engines(randEngines)
+		if d != writeSweepDepth {
+			engines = slices.DeleteFunc(engines, func(e engine) bool { return isFio(e.key) })
+		}
+		cases = append(cases, testCase{id: writeID(d), what: fmt.Sprintf("O_DIRECT random writes, depth %d", d),
+			job: rand(true, true, d), engines: engines})
+	}
 	cases = append(cases,
-		testCase{id: writeID, what: "W2 O_DIRECT random writes, depth 32", job: rand(true, true, 32), engines: r.engines(randEngines)},
 		testCase{id: cachedID, what: "W3 cache-hot random reads, depth 32", job: rand(false, false, 32), engines: r.engines(randEngines), warm: true})
+	if r.enabled(keyIdle) {
+		cases = append(cases, testCase{id: idleID, what: fmt.Sprintf("an idle Context for %gs", r.cfg.idleSecs),
+			job:     job{Kind: kindIdle, File: r.cfg.file, Direct: true, Depth: 32, Secs: r.cfg.idleSecs},
+			engines: []engine{idleEngine}})
+	}
 	for _, n := range r.cfg.w4Files {
 		cases = append(cases, testCase{id: w4ID(n), what: fmt.Sprintf("W4 %d reads of %d files", r.cfg.w4Reads, n),
 			job:     job{Kind: kindW4, Dir: r.w4Dir, Files: n, Reads: r.cfg.w4Reads, Interval: time.Millisecond},
@@ -154,7 +198,7 @@ func (r *runner) run() {
 			for i := range c.engines {
 				e := c.engines[(i+round)%len(c.engines)]
 				r.progressf("[%d/%d] round %d of %d, %s: %s%s", r.done+1, r.total, round+1, r.cfg.rounds, c.what, e.label, r.eta())
-				m, err := r.runOne(c, e)
+				m, err := r.runOne(c, e, round == 0)
 				r.done++
 				if err != nil {
 					r.failed = append(r.failed, fmt.Sprintf("%s, %s: %v", c.what, e.label, err))
@@ -172,7 +216,9 @@ func (r *runner) run() {
 	r.progressDone()
 }
 
-func (r *runner) runOne(c testCase, e engine) (measurement, error) {
+// runOne runs case c with engine e and measures it; with account, it also
+// runs the accounting runs of random I/O (see measurement).
+func (r *runner) runOne(c testCase, e engine, account bool) (measurement, error) {
 	if c.warm {
 		if err := warm(r.cfg.file); err != nil {
 			return measurement{}, err
@@ -196,6 +242,15 @@ func (r *runner) runOne(c testCase, e engine) (measurement, error) {
 		Threads: u.Threads,
 		RSS:     u.RSS,
 		VSZ:     u.VSZ,
+		P50:     unmeasured, P99: unmeasured, P999: unmeasured,
+		Syscalls: unmeasured, Migrations: unmeasured, Switches: unmeasured, CgoCalls: unmeasured,
+		Idle: res.Idle,
+	}
+	if res.Lat != nil {
+		m.P50, m.P99, m.P999 = res.Lat.P50, res.Lat.P99, res.Lat.P999
+	}
+	if res.CgoCalls != nil {
+		m.CgoCalls = float64(*res.CgoCalls) / float64(res.IOs)
 	}
 	cpu := u.CPU
 	if c.job.Kind == kindRand {
@@ -209,6 +264,12 @@ func (r *runner) runOne(c testCase, e engine) (measurement, error) {
 			return measurement{}, fmt.Errorf("start-up run: %v", err)
 		}
 		cpu = max(0, cpu-base.CPU)
+		m.Switches = float64(max(0, u.Switches-base.Switches)) / float64(res.IOs)
+		if account && r.perf != "" {
+			if m.Syscalls, m.Migrations, err = r.account(e, c.job); err != nil {
+				return measurement{}, fmt.Errorf("accounting run: %v", err)
+			}
+		}
 	}
 	m.CPUPerIO = float64(cpu.Nanoseconds()) / 1e3 / float64(res.IOs)
 	return m, nil

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -12,9 +13,11 @@ func (rep *report) tables(b *strings.Builder) {
 	for _, d := range []int{1, 32, 128} {
 		rep.randTable(b, readID(d), fmt.Sprintf("W1: O_DIRECT 4 KiB random reads, %d in flight", d))
 	}
-	rep.randTable(b, writeID, "W2: O_DIRECT 4 KiB random writes, 32 in flight")
+	rep.randTable(b, writeID(writeSweepDepth), fmt.Sprintf("W2: O_DIRECT 4 KiB random writes, %d in flight", writeSweepDepth))
 	rep.randTable(b, cachedID, "W3: page-cache-hot 4 KiB random reads, 32 in flight")
-	rep.sweepTables(b)
+	for _, sw := range rep.sweeps() {
+		rep.sweepTables(b, sw)
+	}
 	rep.w4Tables(b)
 }
 
@@ -46,17 +49,38 @@ func (rep *report) randTable(b *strings.Builder, id, title string) {
 	fmt.Fprintf(b, "\n## %s\n\n", title)
 	b.WriteString(mdTable([]string{"engine", "IOPS", "CPU µs/IO", "OS threads", "RSS MiB", "VSZ MiB", "wall s",
 		"aio IOPS ÷ this", "aio CPU/IO ÷ this"}, rows))
+	rep.costTable(b, id)
 }
 
-// sweepTables show how IOPS, CPU per I/O and threads change with depth.
-func (rep *report) sweepTables(b *strings.Builder) {
-	if len(rep.cfg.depths) < 2 {
+// costTable is the second table of a case: each engine's completion
+// latency, and what each I/O costs in system calls, context switches, CPU
+// migrations and cgo calls ("—": the engine does not report it, or it was
+// not measured in this run).
+func (rep *report) costTable(b *strings.Builder, id string) {
+	var rows [][]string
+	for _, e := range randEngines {
+		m, ok := rep.med[id][e.key]
+		if !ok {
+			continue
+		}
+		rows = append(rows, []string{e.label, fmtLatency(m.P50), fmtLatency(m.P99), fmtLatency(m.P999),
+			fmtPerIO(m.Syscalls), fmtPerIO(m.Switches), fmtPerIO(m.Migrations), fmtPerIO(m.CgoCalls)})
+	}
+	b.WriteString("\nLatency (µs, submission to completion) and costs per I/O:\n\n")
+	b.WriteString(mdTable([]string{"engine", "p50 µs", "p99 µs", "p99.9 µs", "syscalls/IO", "ctx switches/IO",
+		"migrations/IO", "cgo calls/IO"}, rows))
+}
+
+// sweepTables show how IOPS, CPU per I/O, latency, threads and the costs
+// per I/O change with depth, in sweep sw.
+func (rep *report) sweepTables(b *strings.Builder, sw sweep) {
+	if len(sw.depths) < 2 {
 		return
 	}
 	var engines []engine
 	for _, e := range randEngines {
-		for _, d := range rep.cfg.depths {
-			if _, ok := rep.med[readID(d)][e.key]; ok {
+		for _, d := range sw.depths {
+			if _, ok := rep.med[sw.id(d)][e.key]; ok {
 				engines = append(engines, e)
 				break
 			}
@@ -69,12 +93,12 @@ func (rep *report) sweepTables(b *strings.Builder) {
 	for _, e := range engines {
 		head = append(head, e.label)
 	}
-	for _, m := range []metric{mIOPS, mCPU, mThreads} {
+	for _, m := range []metric{mIOPS, mCPU, mP99, mThreads, mSyscalls, mSwitches, mCgo} {
 		var rows [][]string
-		for _, d := range rep.cfg.depths {
+		for _, d := range sw.depths {
 			r := []string{fmt.Sprint(d)}
 			for _, e := range engines {
-				v, ok := rep.med[readID(d)][e.key]
+				v, ok := rep.med[sw.id(d)][e.key]
 				cell := ""
 				if ok {
 					cell = m.show(m.value(v))
@@ -83,7 +107,7 @@ func (rep *report) sweepTables(b *strings.Builder) {
 			}
 			rows = append(rows, r)
 		}
-		fmt.Fprintf(b, "\n## Depth sweep, O_DIRECT 4 KiB random reads: %s\n\n", m.name)
+		fmt.Fprintf(b, "\n## Depth sweep, O_DIRECT 4 KiB random %s: %s\n\n", sw.name, m.name)
 		b.WriteString(mdTable(head, rows))
 	}
 }
@@ -166,3 +190,22 @@ func fmtIOPS(x float64) string {
 func fmtMicros(x float64) string { return fmt.Sprintf("%.2f", x) }
 func fmtCount(x float64) string  { return fmt.Sprintf("%.0f", x) }
 func fmtMiB(n int64) string      { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
+
+// fmtLatency shows µs to three significant figures or so, "—" for NaN.
+func fmtLatency(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "—"
+	case x >= 1000:
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.1f", x)
+}
+
+// fmtPerIO shows a count per I/O, "—" for NaN.
+func fmtPerIO(x float64) string {
+	if math.IsNaN(x) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", x)
+}

@@ -20,13 +20,23 @@
  * Reaping a few at a time and resubmitting them at once, as fio does (one
  * event per io_getevents), breaks the waves: here at 32 in flight, -r 2
  * made 80-87 k reads/s against 68-72 k with -r 32, for 4.6-5.3 against
- * 3.8-4.0 us of CPU per read. The last line of output is machine-readable:
+ * 3.8-4.0 us of CPU per read.
+ *
+ * Each request's completion latency, from the clock reading before the
+ * aioc_submit that sent it to the one after the aioc_reap that returned its
+ * event, goes into a log-linear histogram (as cmd/aiobench's latency.go
+ * keeps for the Go engines, so that both report alike): one clock reading
+ * per round, which the loop took anyway to see whether its time is up.
+ *
+ * The last line of output is machine-readable:
  *
  *   aiocore-bench: depth=32 reap_max=32 bs=4096 ios=123456 seconds=5.001
  *   iops=24686 cpu_us_per_io=6.21 direct=1 write=0 ring_events=120000
- *   getevents_calls=3456
- *   (on one line; the last two are aioc_stats counters: events reaped from
- *   the ring, and io_getevents calls)
+ *   getevents_calls=3456 lat_p50_us=512.0 lat_p99_us=1510.5
+ *   lat_p999_us=2890.0
+ *   (on one line; ring_events and getevents_calls are aioc_stats counters:
+ *   events reaped from the ring, and io_getevents calls; the lat_ fields
+ *   are completion latency percentiles)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -221,11 +231,77 @@ static uint64_t next_rand(void)
 	return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
-static double now_s(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Completion latencies in nanoseconds, counted without allocating: below
+ * 2 * LAT_SUB a bucket per value, above it LAT_SUB buckets per power of
+ * two, so that a bucket is at most 1/LAT_SUB of its values wide; values
+ * from 2^LAT_MAX_BITS ns (68 s) on count as the largest.
+ */
+#define LAT_SUB_BITS 6
+#define LAT_SUB (1u << LAT_SUB_BITS)
+#define LAT_MAX_BITS 36
+#define LAT_BUCKETS ((LAT_MAX_BITS - LAT_SUB_BITS + 1) * LAT_SUB)
+
+struct latency {
+	uint64_t counts[LAT_BUCKETS];
+	uint64_t n;
+};
+
+static void lat_record(struct latency *h, uint64_t v)
+{
+	const uint64_t top = ((uint64_t)1 << LAT_MAX_BITS) - 1;
+	unsigned i;
+	if (v > top)
+		v = top;
+	if (v < 2 * LAT_SUB) {
+		i = (unsigned)v;
+	} else {
+		/* v >> e is in [LAT_SUB, 2 * LAT_SUB) */
+		unsigned e = (unsigned)(64 - __builtin_clzll(v)) -
+			     (LAT_SUB_BITS + 1);
+		i = e * LAT_SUB + (unsigned)(v >> e);
+	}
+	h->counts[i]++;
+	h->n++;
+}
+
+/*
+ * The value below which a fraction q of the latencies fall, in
+ * microseconds: the midpoint of the bucket holding the ceil(q * n)-th
+ * smallest; 0 for none.
+ */
+static double lat_percentile(const struct latency *h, double q)
+{
+	if (h->n == 0)
+		return 0;
+	uint64_t rank = (uint64_t)(q * (double)h->n);
+	if ((double)rank < q * (double)h->n)
+		rank++;
+	if (rank < 1)
+		rank = 1;
+	if (rank > h->n)
+		rank = h->n;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < LAT_BUCKETS; i++) {
+		seen += h->counts[i];
+		if (seen < rank)
+			continue;
+		uint64_t lo = i, width = 1;
+		if (i >= 2 * LAT_SUB) {
+			unsigned e = i / LAT_SUB - 1;
+			lo = (uint64_t)(i - e * LAT_SUB) << e;
+			width = (uint64_t)1 << e;
+		}
+		return ((double)lo + (double)(width - 1) / 2) / 1e3;
+	}
+	return 0;
 }
 
 static double cpu_s(void)
@@ -276,16 +352,20 @@ struct run {
 	int fd;
 	uint64_t bs;
 	uint64_t nblocks;
-	uint16_t opcode;  /* AIOC_CMD_PREAD or AIOC_CMD_PWRITE */
-	uint8_t *bufs;	  /* depth buffers of bs bytes */
-	int64_t *offsets; /* per slot, to report a failed read */
+	uint16_t opcode;     /* AIOC_CMD_PREAD or AIOC_CMD_PWRITE */
+	uint8_t *bufs;	     /* depth buffers of bs bytes */
+	int64_t *offsets;    /* per slot, to report a failed read */
+	uint64_t *submitted; /* per slot: now_ns() before its aioc_submit */
+	struct latency *lat;
 };
 
-/* Describes a new random read from slot into req. */
-static void fill_req(struct run *r, struct aioc_req *req, uint32_t slot)
+/* Describes a new random read from slot into req, to be submitted at now. */
+static void fill_req(struct run *r, struct aioc_req *req, uint32_t slot,
+		     uint64_t now)
 {
 	int64_t off = (int64_t)((next_rand() % r->nblocks) * r->bs);
 	r->offsets[slot] = off;
+	r->submitted[slot] = now;
 	*req = (struct aioc_req){
 		.slot = slot,
 		.opcode = r->opcode,
@@ -352,22 +432,26 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < (size_t)o.depth * o.bs / sizeof(uint64_t); i++)
 		((uint64_t *)bufs)[i] = next_rand();
 	r.offsets = calloc(o.depth, sizeof(*r.offsets));
+	r.submitted = calloc(o.depth, sizeof(*r.submitted));
+	r.lat = calloc(1, sizeof(*r.lat));
 	uint32_t *free_slots = calloc(o.depth, sizeof(*free_slots));
-	if (r.offsets == NULL || free_slots == NULL)
+	if (r.offsets == NULL || r.submitted == NULL || r.lat == NULL ||
+	    free_slots == NULL)
 		die("out of memory");
 	struct aioc_req *reqs = aioc_reqs(r.ctx);
 	struct aioc_event *events = aioc_events(r.ctx);
 
 	uint64_t issued = 0, completed = 0;
-	double t0 = now_s(), cpu0 = cpu_s();
-	double deadline = t0 + o.seconds;
+	double cpu0 = cpu_s();
+	uint64_t t0 = now_ns();
+	uint64_t deadline = t0 + (uint64_t)(o.seconds * 1e9);
 	int issuing = 1;
 
 	uint32_t n = o.depth;
 	if (o.ios != 0 && o.ios < n)
 		n = (uint32_t)o.ios;
 	for (uint32_t i = 0; i < n; i++)
-		fill_req(&r, &reqs[i], i);
+		fill_req(&r, &reqs[i], i, t0);
 	submit(&r, n);
 	issued = n;
 
@@ -375,6 +459,7 @@ int main(int argc, char **argv)
 		int got = aioc_reap(r.ctx, 1, o.reap_max, -1);
 		if (got < 0)
 			die("aioc_reap: %s", strerror(-got));
+		uint64_t now = now_ns();
 		uint32_t nfree = 0;
 		for (int k = 0; k < got; k++) {
 			const struct aioc_event *ev = &events[k];
@@ -388,6 +473,7 @@ int main(int argc, char **argv)
 				    r.offsets[ev->data], ev->res,
 				    ev->res < 0 ? ": " : "",
 				    ev->res < 0 ? strerror((int)-ev->res) : "");
+			lat_record(r.lat, now - r.submitted[ev->data]);
 			free_slots[nfree++] = (uint32_t)ev->data;
 		}
 		completed += (uint64_t)got;
@@ -396,19 +482,19 @@ int main(int argc, char **argv)
 			uint64_t left = o.ios - issued;
 			if (left < nfree)
 				nfree = (uint32_t)left;
-		} else if (issuing && now_s() >= deadline) {
+		} else if (issuing && now >= deadline) {
 			issuing = 0;
 		}
 		if (!issuing)
 			nfree = 0;
 		for (uint32_t i = 0; i < nfree; i++)
-			fill_req(&r, &reqs[i], free_slots[i]);
+			fill_req(&r, &reqs[i], free_slots[i], now);
 		if (nfree > 0) {
 			submit(&r, nfree);
 			issued += nfree;
 		}
 	}
-	double secs = now_s() - t0;
+	double secs = (double)(now_ns() - t0) / 1e9;
 	double cpu = cpu_s() - cpu0;
 	struct aioc_stats stats;
 	aioc_stats(r.ctx, &stats);
@@ -417,7 +503,12 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		die("aioc_destroy: %s", strerror(-ret));
 	close(r.fd);
+	double p50 = lat_percentile(r.lat, 0.50);
+	double p99 = lat_percentile(r.lat, 0.99);
+	double p999 = lat_percentile(r.lat, 0.999);
 	free(free_slots);
+	free(r.lat);
+	free(r.submitted);
 	free(r.offsets);
 	free(bufs);
 
@@ -427,16 +518,18 @@ int main(int argc, char **argv)
 	printf(PROG ": %s: %" PRIu64 " %s %ss of %" PRIu64
 		    " B at depth %u in %.3f s: %.0f IOPS, %.1f MiB/s, "
 		    "%.2f us CPU per %s; %" PRIu64 " events from the ring, "
-		    "%" PRIu64 " io_getevents calls%s\n",
+		    "%" PRIu64 " io_getevents calls%s; latency p50 %.1f us, "
+		    "p99 %.1f us, p99.9 %.1f us\n",
 	       o.file, completed, o.direct ? "O_DIRECT" : "buffered", what,
 	       o.bs, o.depth, secs, iops, iops * (double)o.bs / (1 << 20),
 	       cpu_us, what, stats.ring_events, stats.getevents_calls,
-	       o.ring ? "" : " (ring off)");
+	       o.ring ? "" : " (ring off)", p50, p99, p999);
 	printf(PROG ": depth=%u reap_max=%u bs=%" PRIu64 " ios=%" PRIu64
 		    " seconds=%.3f iops=%.0f cpu_us_per_io=%.2f direct=%d"
 		    " write=%d ring_events=%" PRIu64 " getevents_calls=%" PRIu64
-		    "\n",
+		    " lat_p50_us=%.1f lat_p99_us=%.1f lat_p999_us=%.1f\n",
 	       o.depth, o.reap_max, o.bs, completed, secs, iops, cpu_us,
-	       o.direct, o.write, stats.ring_events, stats.getevents_calls);
+	       o.direct, o.write, stats.ring_events, stats.getevents_calls, p50,
+	       p99, p999);
 	return 0;
 }
