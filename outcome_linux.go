@@ -166,7 +166,7 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	switch {
 	case unsent != nil && b.wait:
 		b.unsent = unsent
-		b.complete(Event{Block: b, Res: -int64(syscall.ECANCELED)})
+		b.complete(Event{Block: b, Res: -int64(unsentErrno(unsent.Err))})
 	case unsent != nil:
 		// Detached and bound for Events (a Submit a Completions loop
 		// deferred): the refusal is its event. Sent under mu, but it
