@@ -95,11 +95,14 @@ var errNoBlockDevice = errors.New("not on a block device")
 // or not f is open with O_DIRECT. It asks statx for STATX_DIOALIGN (Linux
 // 6.1+) and, where the kernel or the file system does not say, takes the
 // logical block size of the block device f is on (or is). For a file on no
-// block device whose file system does not say either (tmpfs, overlayfs or
-// a network file system, on a kernel without DIOALIGN), it returns the page
-// size, Source AlignPage: nothing stricter is asked by a file system that
-// takes O_DIRECT at all. It fails, with an error wrapping EINVAL, when the
-// file system reports that it takes no O_DIRECT on f.
+// block device whose file system does not say either (tmpfs, btrfs,
+// overlayfs or a network file system), it returns the page size, Source
+// AlignPage: nothing stricter is asked by a file system that takes O_DIRECT
+// at all. Neither tmpfs nor btrfs reports DIOALIGN (Linux 6.18), and
+// neither refuses a misaligned O_DIRECT request: tmpfs needs no alignment,
+// and btrfs does such a request as buffered I/O, through the page cache.
+// It fails, with an error wrapping EINVAL, when the file system reports
+// that it takes no O_DIRECT on f.
 func DirectAlignment(f *os.File) (Alignment, error) {
 	if f == nil {
 		return Alignment{}, opError("DirectAlignment", os.ErrInvalid, "nil file")

@@ -80,6 +80,10 @@ type flight struct {
 	cancelled     bool   // io_cancel succeeded
 	pinner        runtime.Pinner
 	claim         uint64 // numbers its claims on the owner
+	// yielded: a Completions loop handed out the Block's event, and it
+	// has not been claimed since; a Submit of it from the loop's body
+	// may wait for the body to end (see lead_linux.go).
+	yielded bool
 }
 
 // waiter is the Block's own completion, for a Block set with SetWait (see

@@ -63,9 +63,10 @@ type state struct {
 	// Wait or Completions loop (leading), the goroutines waiting for one
 	// to deliver their events (waiting), and the Completions loops
 	// running (iterating).
-	leading   atomic.Bool
-	waiting   atomic.Int32
-	iterating atomic.Int32
+	leading    atomic.Bool
+	waiting    atomic.Int32
+	iterating  atomic.Int32
+	inBody     atomic.Int32 // Completions loops running their bodies
 	pollers    sync.WaitGroup
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}

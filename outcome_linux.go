@@ -125,6 +125,19 @@ func (s *state) refuse(q queued, cause error) {
 	s.giveBack(q.b, notSubmitted(cause, -1, q.b, false))
 }
 
+// unsentErrno is the errno of an event that reports why a Block was not
+// submitted after all.
+func unsentErrno(cause error) syscall.Errno {
+	switch e := cause.(type) {
+	case syscall.Errno:
+		return e
+	}
+	if cause == os.ErrClosed {
+		return syscall.EBADF
+	}
+	return syscall.ECANCELED // ErrClosed: the Context was closed first
+}
+
 // unsentError returns why a detached Block, its Wait over, was not
 // submitted after all (see submitGathering), or nil if it was. Its
 // descriptor must still be open, for the hint.
@@ -150,10 +163,17 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	if b.wait {
 		s.waitIn--
 	}
-	if unsent != nil {
+	switch {
+	case unsent != nil && b.wait:
 		b.unsent = unsent
-		b.complete(Event{Block: b, Res: -int64(syscall.ECANCELED)})
-	} else {
+		b.complete(Event{Block: b, Res: -int64(unsentErrno(unsent.Err))})
+	case unsent != nil:
+		// Detached and bound for Events (a Submit a Completions loop
+		// deferred): the refusal is its event. Sent under mu, but it
+		// cannot block: the slot given back makes the room (see room).
+		b.release()
+		s.events <- Event{Block: b, Res: -int64(unsentErrno(unsent.Err))}
+	default:
 		b.release()
 	}
 	s.signalRoom()

@@ -148,7 +148,7 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		s.free = s.free[:len(s.free)-1]
 		s.slots[slot] = b
 		s.claims++
-		b.slot, b.claim = slot, s.claims
+		b.slot, b.claim, b.yielded = slot, s.claims, false
 		if b.wait {
 			s.waitIn++
 		}

@@ -43,6 +43,16 @@ func (b *Block) clearWait() {
 // completion that is never waited for is dropped when the Block is
 // submitted again.
 //
+// A Block that Submit queued but the kernel then refused (see Submit), or
+// that Close found still queued, gets an Event whose Err is the refusal's
+// errno (ECANCELED for Close).
+//
+// With ctx nil, or one that is never done, a Wait that finds no other
+// goroutine reaping reaps for itself: it waits in io_getevents, holding an
+// OS thread as a pread does, and hands other Blocks their events as they
+// come (see Completions). Otherwise it parks, holding none, until the
+// goroutine that reaps delivers its event.
+//
 // Wait returns ErrNotInFlight for a Block that is not set to wait, or that
 // has no event to collect: never submitted, or already collected.
 //

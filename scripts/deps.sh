@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building aio needs and is missing: a C compiler and libaio's
 # header (Debian and Ubuntu: gcc, libaio-dev). With --test, also the tools
-# the test suite uses: make, clang-format, valgrind, cppcheck and staticcheck.
+# the test suite uses: make, clang-format, valgrind, cppcheck and staticcheck,
+# and for the file-system matrix (TestMatrix) losetup and the mkfs of ext4,
+# xfs and btrfs (Debian: mount, e2fsprogs, xfsprogs, btrfs-progs).
 # With --bench, what the benchmark runner (cmd/aiobench) compares against:
 # make, to build csrc's C loop, and fio.
 # Other distributions: dnf install gcc libaio-devel / apk add gcc musl-dev libaio-dev
@@ -31,6 +33,10 @@ if $test; then
 	command -v clang-format >/dev/null || want+=(clang-format)
 	command -v valgrind >/dev/null || want+=(valgrind)
 	command -v cppcheck >/dev/null || want+=(cppcheck)
+	command -v losetup >/dev/null || want+=(mount)
+	command -v mkfs.ext4 >/dev/null || want+=(e2fsprogs)
+	command -v mkfs.xfs >/dev/null || want+=(xfsprogs)
+	command -v mkfs.btrfs >/dev/null || want+=(btrfs-progs)
 fi
 if $bench; then
 	command -v fio >/dev/null || want+=(fio)
