@@ -63,10 +63,13 @@ type state struct {
 	// Wait or Completions loop (leading), the goroutines waiting for one
 	// to deliver their events (waiting), and the Completions loops
 	// running (iterating).
-	leading    atomic.Bool
-	waiting    atomic.Int32
-	iterating  atomic.Int32
-	inBody     atomic.Int32 // Completions loops running their bodies
+	leading   atomic.Bool
+	waiting   atomic.Int32
+	iterating atomic.Int32
+	inBody    atomic.Int32 // Completions loops running their bodies
+	// pumpWanted: a flush found reapMu taken and left its pump to the
+	// holder (see unlockReap).
+	pumpWanted atomic.Bool
 	pollers    sync.WaitGroup
 	batch      []Event // events being delivered; guarded by reapMu
 	reaperDone chan struct{}
@@ -276,7 +279,7 @@ func (s *state) drainStream() {
 	s.reapMu.Lock()
 	s.draining = true
 	s.pump()
-	s.reapMu.Unlock()
+	s.unlockReap()
 	if idle != nil {
 		<-idle // closed by whoever reaps the last event
 	}

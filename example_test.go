@@ -56,6 +56,54 @@ func Example() {
 	// kernel AIO delivers every completion on one channel
 }
 
+// The natural loop: range over Completions and submit each Block again at
+// its next offset, one Submit per event. The loop reaps for itself, and the
+// Submits in its body go to the kernel together.
+func ExampleContext_Completions() {
+	f, err := os.CreateTemp("", "aio-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("abcdefghijklmnopqrstuvwxyz012345")
+
+	ctx, err := aio.NewContext(4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+
+	// Two readers, each reading every other 4-byte chunk.
+	for off := int64(0); off < 8; off += 4 {
+		if _, err := ctx.Submit(aio.NewRead(f, make([]byte, 4), off)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	chunks := make([]string, 8)
+	done := 0
+	for ev := range ctx.Completions() {
+		if err := ev.Err(); err != nil {
+			log.Fatal(err)
+		}
+		b := ev.Block
+		chunks[b.Offset()/4] = string(b.Buffer())
+		done++
+		if next := b.Offset() + 8; next < 32 {
+			b.SetOffset(next)
+			if _, err := ctx.Submit(b); err != nil {
+				log.Fatal(err)
+			}
+		}
+		if done == len(chunks) {
+			break
+		}
+	}
+	fmt.Println(chunks)
+	// Output:
+	// [abcd efgh ijkl mnop qrst uvwx yz01 2345]
+}
+
 // Submit one Block and wait for it alone, with a deadline, instead of
 // reading the shared stream.
 func ExampleBlock_Wait() {

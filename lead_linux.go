@@ -45,7 +45,7 @@ func (s *state) lead(done func() bool) bool {
 	if !s.reapMu.TryLock() {
 		return false
 	}
-	defer s.reapMu.Unlock()
+	defer s.unlockReap()
 	if s.stopped {
 		return false
 	}
@@ -81,7 +81,7 @@ func (s *state) follow() {
 		if !s.stopped {
 			s.pump()
 		}
-		s.reapMu.Unlock()
+		s.unlockReap()
 	}
 }
 

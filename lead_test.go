@@ -266,3 +266,31 @@ func TestUnwaitedBlocksFreeRoom(t *testing.T) {
 		}
 	}
 }
+
+// A reader of Events that submits each event's Block again at once, one
+// in flight: its Submit's flush often finds the stream goroutine still
+// holding reapMu after it sent the event, and leaves the pump to it; every
+// event must still come. (The runner's Events engine once hung here: the
+// holder had decided, before the Submit claimed its Block, that nothing
+// needed the eventfd.)
+func TestEventsResubmitOneInFlight(t *testing.T) {
+	const rounds = 3000
+	ctx := streamContext(t, 1)
+	f, _ := directFile(t, 1<<16)
+	b := aio.NewRead(f, aligned(4096), 0)
+	submit(t, ctx, b)
+	for i := range rounds {
+		select {
+		case ev := <-ctx.Events():
+			if ev.N() != 4096 {
+				t.Fatalf("read %d: %d, %v", i, ev.Res, ev.Err())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event after %d of %d rounds", i, rounds)
+		}
+		if i < rounds-1 {
+			b.SetOffset(int64(i%16) * 4096)
+			submit(t, ctx, b)
+		}
+	}
+}

@@ -92,13 +92,16 @@ func (s *state) flush() {
 	// Buffered I/O has completed inside io_submit: deliver it now rather
 	// than through a wakeup of the stream goroutine, which is armed only
 	// for what is still in flight. If another goroutine holds reapMu,
-	// the flush leaves them to it: a goroutine that leads (lead_linux.go)
-	// holds reapMu while it waits in io_getevents, perhaps for a Block
-	// still in the queue, and reaps these completions itself; any other
-	// holder pumps before it lets go, and arms the eventfd for them if
-	// they need it.
-	if !s.manual && !closed && s.reapMu.TryLock() {
-		s.pumpSubmitted()
-		s.reapMu.Unlock()
+	// the flush leaves the pump to it (unlockReap): a goroutine that
+	// leads (lead_linux.go) holds reapMu while it waits in io_getevents,
+	// perhaps for a Block still in the queue, so waiting for reapMu here
+	// could wait for ever.
+	if !s.manual && !closed {
+		s.pumpWanted.Store(true)
+		if s.reapMu.TryLock() {
+			s.pumpWanted.Store(false)
+			s.pumpSubmitted()
+			s.unlockReap()
+		}
 	}
 }

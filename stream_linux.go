@@ -102,7 +102,7 @@ func (s *state) run() {
 		}
 		s.armed = false // one-shot: it disarmed as it fired
 		s.pump()
-		s.reapMu.Unlock()
+		s.unlockReap()
 	}
 }
 
@@ -182,10 +182,10 @@ func (s *state) pollUntilArmed() {
 		}
 		if waiting := s.pump(); s.armed || !waiting { // pump tries to arm again
 			s.polling = false
-			s.reapMu.Unlock()
+			s.unlockReap()
 			return
 		}
-		s.reapMu.Unlock()
+		s.unlockReap()
 	}
 }
 
@@ -194,5 +194,26 @@ func (s *state) pollUntilArmed() {
 func (s *state) unregister() {
 	if s.registered && syscall.EpollCtl(int(s.epfd), syscall.EPOLL_CTL_DEL, int(s.efd), nil) == nil {
 		s.registered = false
+	}
+}
+
+// unlockReap lets go of reapMu, then pumps again, with reapMu, if a flush
+// asked for a pump while it was held. A flush never waits for reapMu (see
+// flush); it sets pumpWanted and tries it, so either the flush gets reapMu
+// and pumps, or its holder finds pumpWanted set once it has let go. The
+// pump comes after the flush's Blocks were claimed, and arms the eventfd
+// for them if they need it.
+func (s *state) unlockReap() {
+	for {
+		s.reapMu.Unlock()
+		if !s.pumpWanted.Load() || !s.reapMu.TryLock() {
+			return // not wanted, or the new holder sees it
+		}
+		if s.stopped {
+			s.reapMu.Unlock()
+			return
+		}
+		s.pumpWanted.Store(false)
+		s.pump()
 	}
 }
