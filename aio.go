@@ -100,6 +100,7 @@ const maxSlots = 1 << 20
 type Context struct {
 	s       *state
 	cleanup runtime.Cleanup
+	files   fileCounters // the work of its Files (see File)
 }
 
 func NewContext(maxEvents int, opts ...Option) (*Context, error) {
@@ -192,7 +193,9 @@ func (c *Context) Completions() iter.Seq[Event] {
 // last values after Close.
 func (c *Context) Stats() Stats {
 	defer runtime.KeepAlive(c)
-	return c.s.stats()
+	st := c.s.stats()
+	c.files.add(&st)
+	return st
 }
 
 // Cancel asks the kernel to cancel b, which must be in flight on c. On

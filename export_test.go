@@ -23,3 +23,16 @@ func BlockAlignment(f *os.File) (Alignment, error) {
 	})
 	return a.public(), err
 }
+
+// SetBounceChunk makes misaligned O_DIRECT reads go through bounce buffers
+// of at most n bytes a pass; it returns the undo.
+func SetBounceChunk(n int) (restore func()) {
+	old := bounceChunk
+	bounceChunk = n
+	return func() { bounceChunk = old }
+}
+
+// ForgetAlignment makes f behave as a File whose file system reports no
+// O_DIRECT alignment: the kernel judges its requests. Call it before f's
+// first call, as its Blocks take the alignment when they are made.
+func ForgetAlignment(f *File) { f.dio = dioAlign{} }

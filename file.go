@@ -23,11 +23,21 @@ var maxChunk = 1 << 30
 // where kernel AIO is truly asynchronous: a goroutine waiting in ReadAt
 // holds no OS thread. On buffered files the I/O happens inside io_submit.
 //
-// On an O_DIRECT file, ReadAt and WriteAt check the buffer address, the
-// length and the offset against the file's Alignment before anything
-// reaches the kernel, and refuse a misaligned request with an error that
-// names the alignment; so does the kernel, with an EINVAL event, where the
-// alignment is unknown.
+// On an O_DIRECT file, ReadAt takes any offset, length and buffer, so that
+// anything that takes an io.ReaderAt (archive/zip, debug/elf,
+// io.SectionReader, http.ServeContent) works on it. A read aligned to the
+// file's Alignment (buffer address, length and offset) goes to the kernel
+// as it is; any other read goes through a bounce buffer: the aligned range
+// that covers it is read into a pooled buffer, in passes of up to 1 MiB,
+// and the bytes asked for are copied out (Stats.BouncedReads counts such
+// reads). Where the file system reports no alignment, a read goes as it is,
+// and one the kernel refuses with EINVAL is read again through a buffer
+// aligned to a page. WriteAt stays strict: it checks the buffer address,
+// the length and the offset against the Alignment before anything reaches
+// the kernel, and refuses a misaligned write with an error that names the
+// alignment (the kernel does, with EINVAL, where the alignment is unknown),
+// since writing part of a block would mean reading, changing and writing
+// back blocks that other writers may be writing too.
 //
 // Closing: File.Close waits for the calls in progress, which complete with
 // their data, then closes the file; calls after it fail with an error
@@ -138,7 +148,8 @@ func (f *File) Alignment() Alignment { return f.dio.public() }
 // ReadAt reads len(p) bytes at offset off, as io.ReaderAt says: when it
 // returns fewer, err says why, and is io.EOF at the end of the file.
 // Requests larger than one iocb takes (1 GiB) are split, and the parts go
-// to the kernel together.
+// to the kernel together. On an O_DIRECT file, a read that breaks the
+// file's Alignment costs a copy through a bounce buffer (see File).
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return f.ReadAtContext(context.Background(), p, off)
 }
@@ -151,7 +162,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 // pinned and referenced until then, so memory stays safe, but its contents
 // are undefined, and since nothing reports when that read ends, the caller
 // must not reuse p for other data (nor free it, if it is an AlignedBuffer)
-// until the File's Close has returned: Close waits for that I/O.
+// until the File's Close has returned: Close waits for that I/O. A read
+// through a bounce buffer leaves p alone once ReadAtContext has returned:
+// the kernel writes only the bounce buffer, which is reused once it is done.
 func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, error) {
 	return f.transfer(ctx, CmdRead, p, off)
 }
@@ -159,6 +172,9 @@ func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (int, err
 // WriteAt writes p at offset off, as io.WriterAt says: it returns an error
 // when it writes fewer than len(p) bytes. A File whose file is open with
 // O_APPEND refuses WriteAt, as os.File does, since the kernel would append.
+// On an O_DIRECT file, p's address, its length and off must be aligned to
+// the File's Alignment: a misaligned write is refused with an error naming
+// it (see File), unlike a misaligned read.
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	return f.WriteAtContext(context.Background(), p, off)
 }

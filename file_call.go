@@ -58,7 +58,9 @@ func (f *File) sync(ctx context.Context, cmd Command) error {
 }
 
 // transfer reads into or writes p at off, submitting again after a short
-// transfer until it is whole, refused, or at the end of the file.
+// transfer until it is whole, refused, or at the end of the file. A read of
+// an O_DIRECT file that breaks its alignment goes through a bounce buffer
+// (see bounceRead); a write must be aligned, and is refused otherwise.
 func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
 	op := fileOp(cmd)
 	if off < 0 {
@@ -71,6 +73,24 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 		return 0, err
 	}
 	defer f.mu.RUnlock()
+	bounce := cmd == CmdRead && f.direct && len(p) > 0
+	if bounce && f.dio.read != 0 && f.bounceRule().misfits(p, off) {
+		return f.bounceRead(ctx, p, off, f.bounceRule())
+	}
+	n, err := f.whole(ctx, cmd, p, off)
+	// Where the file system reports no alignment, the kernel judges: a
+	// read it refused as misaligned is read again through a buffer
+	// aligned to a page, which satisfies every file system.
+	if bounce && f.dio.read == 0 && n == 0 && errors.Is(err, syscall.EINVAL) && f.bounceRule().misfits(p, off) {
+		return f.bounceRead(ctx, p, off, f.bounceRule())
+	}
+	return n, err
+}
+
+// whole transfers p at off in as many passes as short transfers make
+// necessary.
+func (f *File) whole(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
+	op := fileOp(cmd)
 	n := 0
 	for n < len(p) {
 		m, err := f.pass(ctx, cmd, p[n:], off+int64(n))
@@ -97,6 +117,12 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
 	s := newSubmission(f.c, ctx)
 	defer s.free()
+	f.chunks(s, cmd, p, off)
+	return f.run(fileOp(cmd), s)
+}
+
+// chunks sets s's Blocks to transfer p at off, one Block per chunk.
+func (f *File) chunks(s *submission, cmd Command, p []byte, off int64) {
 	blocks := s.one[:0]
 	if len(p) > maxChunk {
 		blocks = make([]*Block, 0, len(p)/maxChunk+1)
@@ -109,15 +135,15 @@ func (f *File) pass(ctx context.Context, cmd Command, p []byte, off int64) (int,
 		blocks = append(blocks, b)
 	}
 	s.blocks = blocks
-	return f.run(fileOp(cmd), s)
 }
 
 // run submits s's Blocks, which come from f.blocks, waits for those the
 // kernel took and gives them back. It returns the bytes they transferred from the
 // first without a gap, and the error that ended them: the first failed
 // Block's, else Submit's if every Block it took was whole. If ctx is done
-// first, it returns ctx.Err() and leaves the Blocks still in flight to a
-// goroutine each, which gives them back once the kernel is done.
+// first, it returns ctx.Err() and leaves the Blocks still in flight, and
+// s's bounce buffer, to a goroutine that gives them back once the kernel
+// is done; s.bounce is nil then.
 func (f *File) run(op string, s *submission) (int, error) {
 	ctx, blocks := s.ctx, s.blocks
 	k, serr := s.c.submitGathering(ctx, blocks)
@@ -129,9 +155,8 @@ func (f *File) run(op string, s *submission) (int, error) {
 	for i, b := range blocks[:k] {
 		ev, werr := b.Wait(ctx)
 		if werr != nil {
-			for _, b := range blocks[i:k] {
-				f.abandon(b)
-			}
+			f.abandon(blocks[i:k], s.bounce)
+			s.bounce = nil
 			if err != nil {
 				return n, err // the earlier failure says more
 			}
@@ -160,13 +185,14 @@ func (f *File) run(op string, s *submission) (int, error) {
 }
 
 // submission is one pass of a File call: its Context and ctx, and its
-// Blocks (in one, for the common single Block). Pooled, so that a call
-// allocates nothing.
+// Blocks (in one, for the common single Block), and the bounce buffer
+// they read into, if any. Pooled, so that a call allocates nothing.
 type submission struct {
 	c      *Context
 	ctx    context.Context
 	one    [1]*Block
 	blocks []*Block
+	bounce *bounceBuf
 }
 
 var submissions = sync.Pool{New: func() any { return new(submission) }}
@@ -184,14 +210,22 @@ func (s *submission) free() {
 	submissions.Put(s)
 }
 
-// abandon leaves b, still in flight, to a goroutine that gives it back once
-// the kernel is done with it. Close waits for that goroutine.
-func (f *File) abandon(b *Block) {
+// abandon leaves blocks, still in flight, to a goroutine that gives them
+// back once the kernel is done with them, and then bb, the bounce buffer
+// they read into, if any: it is reused only when no Block can write it.
+// Close waits for that goroutine.
+func (f *File) abandon(blocks []*Block, bb *bounceBuf) {
+	left := append([]*Block(nil), blocks...) // blocks belong to a pooled submission
 	f.pending.Add(1)
 	go func() {
 		defer f.pending.Done()
-		b.Wait(context.Background())
-		f.put(b)
+		for _, b := range left {
+			b.Wait(context.Background())
+			f.put(b)
+		}
+		if bb != nil {
+			bb.free()
+		}
 	}()
 }
 

@@ -148,6 +148,12 @@ func tempFile(t testing.TB, data []byte) *os.File {
 func directFile(t testing.TB, size int) (*os.File, []byte) {
 	t.Helper()
 	data := pattern(size, 7)
+	return directFileOf(t, data), data
+}
+
+// directFileOf is directFile holding data.
+func directFileOf(t testing.TB, data []byte) *os.File {
+	t.Helper()
 	dirs := []string{t.TempDir()}
 	if wd, err := os.Getwd(); err == nil {
 		dirs = append(dirs, wd)
@@ -170,10 +176,10 @@ func directFile(t testing.TB, size int) (*os.File, []byte) {
 			continue
 		}
 		t.Cleanup(func() { f.Close() })
-		return f, data
+		return f
 	}
 	t.Skipf("no filesystem here supports O_DIRECT: %s", strings.Join(why, "; "))
-	return nil, nil
+	return nil
 }
 
 // pattern returns n bytes that differ at every offset and with seed.

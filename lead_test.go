@@ -216,6 +216,7 @@ func TestWaitLeads(t *testing.T) {
 	b.SetWait(true)
 	for range rounds {
 		submit(t, ctx, b)
+		//lint:ignore SA1012 Wait documents a nil ctx, and this test takes that path
 		if ev, err := b.Wait(nil); err != nil || ev.N() != 4096 {
 			t.Fatalf("Wait: %+v, %v", ev, err)
 		}
@@ -235,6 +236,7 @@ func TestWaitLeads(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				//lint:ignore SA1012 Wait documents a nil ctx, and this test takes that path
 				ev, err := b.Wait(nil)
 				if err != nil || ev.Block != b || ev.N() != 4096 || !bytes.Equal(b.Buffer(), data[g*4096:(g+1)*4096]) {
 					t.Errorf("goroutine %d: %+v, %v", g, ev, err)
