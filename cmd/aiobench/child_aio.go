@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/linuxaio/aio"
@@ -64,15 +65,7 @@ func aioLoop(j job, opts []aio.Option, reap func(*aio.Context, []aio.Event) ([]a
 	defer ctx.Close()
 	offset := offsets(size, seed(0))
 	bufs := newArena(j.Depth)
-	batch := make([]*aio.Block, j.Depth)
-	for i := range batch {
-		if j.Write {
-			fill(bufs.buf(i), seed(i))
-			batch[i] = aio.NewWrite(f, bufs.buf(i), offset())
-		} else {
-			batch[i] = aio.NewRead(f, bufs.buf(i), offset())
-		}
-	}
+	batch := jobBlocks(j, f, bufs, offset)
 	evs := make([]aio.Event, 0, j.Depth)
 	submitted := make([]int64, j.Depth) // by buffer index: when its Block went in
 	var lat histogram
@@ -140,15 +133,7 @@ func aioNaturalRand(j job) (childResult, error) {
 	defer ctx.Close()
 	offset := offsets(size, seed(0))
 	bufs := newArena(j.Depth)
-	blocks := make([]*aio.Block, j.Depth)
-	for i := range blocks {
-		if j.Write {
-			fill(bufs.buf(i), seed(i))
-			blocks[i] = aio.NewWrite(f, bufs.buf(i), offset())
-		} else {
-			blocks[i] = aio.NewRead(f, bufs.buf(i), offset())
-		}
-	}
+	blocks := jobBlocks(j, f, bufs, offset)
 	submitted := make([]int64, j.Depth)
 	var lat histogram
 
@@ -220,4 +205,19 @@ func aioW4(j job) (childResult, error) {
 		time.Sleep(j.Interval)
 	}
 	return childResult{IOs: int64(j.Reads * len(files)), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// jobBlocks makes the job's Depth Blocks, one per buffer of bufs: reads,
+// or writes of seeded data, at offsets from offset.
+func jobBlocks(j job, f *os.File, bufs arena, offset func() int64) []*aio.Block {
+	blocks := make([]*aio.Block, j.Depth)
+	for i := range blocks {
+		if j.Write {
+			fill(bufs.buf(i), seed(i))
+			blocks[i] = aio.NewWrite(f, bufs.buf(i), offset())
+		} else {
+			blocks[i] = aio.NewRead(f, bufs.buf(i), offset())
+		}
+	}
+	return blocks
 }
