@@ -64,7 +64,7 @@ func submitHint(e syscall.Errno, b *Block) string {
 			return fmt.Sprintf("RWF flags %#x are not supported by this kernel (%s) or this file", uint32(b.rwFlags), kernelRelease())
 		}
 	case syscall.EPERM:
-		if PrioClass(b.ioprio>>13) == PrioClassRT {
+		if class, _ := b.Priority(); class == PrioClassRT {
 			return "the real-time I/O priority class needs CAP_SYS_ADMIN or CAP_SYS_NICE"
 		}
 	case syscall.EAGAIN:
@@ -97,7 +97,7 @@ func minKernel(cmd Command) string {
 }
 
 func fdOpen(fd int) bool {
-	_, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+	_, e := fcntl(fd, syscall.F_GETFD)
 	return e == 0
 }
 
