@@ -123,24 +123,7 @@ func TestZipDirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	file, _, _ := directOf(t, buf.Bytes(), 8)
-	zr, err := zip.NewReader(file, int64(buf.Len()))
-	if err != nil {
-		t.Fatalf("zip.NewReader over an O_DIRECT File: %v", err)
-	}
-	if len(zr.File) != len(want) {
-		t.Fatalf("%d entries; want %d", len(zr.File), len(want))
-	}
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, want[zf.Name]) {
-			t.Fatalf("%s: %d bytes, %v; want %d", zf.Name, len(got), err, len(want[zf.Name]))
-		}
-	}
+	checkZip(t, file, int64(buf.Len()), want)
 }
 
 // http.ServeContent serves an O_DIRECT File through an io.SectionReader to

@@ -463,24 +463,7 @@ func TestFileStandardLibrary(t *testing.T) {
 	}
 	file := mustFile(t, streamContext(t, 16), f)
 	defer file.Close()
-	zr, err := zip.NewReader(file, int64(len(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(zr.File) != len(contents) {
-		t.Fatalf("%d entries, want %d", len(zr.File), len(contents))
-	}
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil || !bytes.Equal(got, contents[zf.Name]) {
-			t.Fatalf("%s: %d bytes, %v", zf.Name, len(got), err)
-		}
-	}
+	checkZip(t, file, int64(len(raw)), contents)
 	sr := io.NewSectionReader(file, 100, int64(len(raw)-200))
 	got, err := io.ReadAll(sr)
 	if err != nil || !bytes.Equal(got, raw[100:len(raw)-100]) {

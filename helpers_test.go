@@ -3,9 +3,11 @@
 package aio_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -516,4 +518,28 @@ func mustFile(t testing.TB, ctx *aio.Context, f *os.File) *aio.File {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// checkZip reads the zip archive of size bytes in r and checks that it
+// holds exactly want's entries, each byte for byte.
+func checkZip(t testing.TB, r io.ReaderAt, size int64, want map[string][]byte) {
+	t.Helper()
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		t.Fatalf("zip.NewReader: %v", err)
+	}
+	if len(zr.File) != len(want) {
+		t.Fatalf("%d entries, want %d", len(zr.File), len(want))
+	}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, want[zf.Name]) {
+			t.Fatalf("%s: %d bytes, %v; want %d", zf.Name, len(got), err, len(want[zf.Name]))
+		}
+	}
 }
