@@ -118,6 +118,10 @@ func NewContext(maxEvents int, opts ...Option) (*Context, error) {
 			cfg.full = FullError
 		}
 	}
+	if cfg.blockingSet && (cfg.blocking < 1 || cfg.blocking > maxSlots) {
+		return nil, opError("NewContext", syscall.EINVAL,
+			"MaxBlocking "+strconv.Itoa(cfg.blocking)+" is outside 1 to "+strconv.Itoa(maxSlots))
+	}
 	if cfg.full != FullWait && cfg.full != FullError {
 		return nil, opError("NewContext", syscall.EINVAL, "unknown FullPolicy "+strconv.Itoa(int(cfg.full)))
 	}

@@ -78,6 +78,9 @@ type state struct {
 	// waiting for it; closedCh is closed when Close starts.
 	avail    chan struct{}
 	closedCh chan struct{}
+	// blocking holds a token for each read or write of a buffered file
+	// that a File does in a blocking system call (file_buffered.go).
+	blocking chan struct{}
 
 	// testNoRoom, set only by tests, runs when claim finds no room,
 	// under mu: where a reader may take events meanwhile.
@@ -106,6 +109,7 @@ func newState(maxEvents int, cfg config) (*state, error) {
 		full:     cfg.full,
 		avail:    make(chan struct{}, 1),
 		closedCh: make(chan struct{}),
+		blocking: make(chan struct{}, cfg.blockingLimit(maxEvents)),
 	}
 	for i := range s.free {
 		s.free[i] = uint32(maxEvents - 1 - i) // slot 0 is taken first

@@ -61,7 +61,7 @@ func TestErrorOps(t *testing.T) {
 		{"Block.SetResFD", "", func() error { return idle.SetResFD(1 << 40) }},
 		{"File", "", func() error { _, err := ctx.File(nil); return err }},
 		{"File.ReadAt", "", func() error { _, err := file.ReadAt(make([]byte, 1), -1); return err }},
-		{"File.WriteAt", "io_submit", func() error {
+		{"File.WriteAt", "pwrite64", func() error {
 			f := mustFile(t, ctx, reopen(t, readOnly))
 			defer f.Close()
 			_, err := f.WriteAt([]byte("x"), 0)

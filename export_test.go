@@ -36,3 +36,7 @@ func SetBounceChunk(n int) (restore func()) {
 // O_DIRECT alignment: the kernel judges its requests. Call it before f's
 // first call, as its Blocks take the alignment when they are made.
 func ForgetAlignment(f *File) { f.dio = dioAlign{} }
+
+// TriesNoWait reports whether f's reads try RWF_NOWAIT first: a buffered
+// file on a file system that takes the flag (see nowaitSupported).
+func TriesNoWait(f *File) bool { return f.nowait.Load() }

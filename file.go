@@ -60,7 +60,12 @@ type File struct {
 	dio     dioAlign
 	kind    fileKind
 	direct  bool // f has O_DIRECT
-	append  bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
+	// buffered: f is a regular file or block device without O_DIRECT,
+	// whose reads and writes stay out of io_submit (file_buffered.go);
+	// nowait: its reads try RWF_NOWAIT first.
+	buffered bool
+	nowait   atomic.Bool
+	append   bool // f has O_APPEND, which pwrite ignores: WriteAt refuses
 
 	mu      sync.RWMutex   // shared by each call in progress; Close takes it alone
 	pending sync.WaitGroup // I/O left in flight by calls whose ctx was done
@@ -103,6 +108,8 @@ func (c *Context) File(f *os.File) (*File, error) {
 		}
 		x.direct, x.append = openFlags(int(fd))
 		x.dio = directAlign(int32(fd))
+		x.buffered = !x.direct && x.kind == kindFile
+		x.nowait.Store(x.buffered && nowaitSupported(int(fd)))
 		x.fd, derr = dupFD(int(fd))
 	})
 	switch {

@@ -73,6 +73,9 @@ func (f *File) transfer(ctx context.Context, cmd Command, p []byte, off int64) (
 		return 0, err
 	}
 	defer f.mu.RUnlock()
+	if f.buffered {
+		return f.transferBuffered(ctx, cmd, p, off)
+	}
 	bounce := cmd == CmdRead && f.direct && len(p) > 0
 	if bounce && f.dio.read != 0 && f.bounceRule().misfits(p, off) {
 		return f.bounceRead(ctx, p, off, f.bounceRule())

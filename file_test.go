@@ -271,20 +271,27 @@ func TestFileAlignment(t *testing.T) {
 	}
 }
 
-// A write the kernel refuses comes back as its error, named after the call.
+// A write the kernel refuses comes back as its error, named after the call
+// and the system call that refused it: pwrite64 on a buffered file, which a
+// File writes outside kernel AIO, and io_submit on an O_DIRECT one.
 func TestFileWriteError(t *testing.T) {
-	f := tempFile(t, pattern(4096, 1))
-	ro, err := os.Open(f.Name())
-	if err != nil {
-		t.Fatal(err)
+	df, _ := directFile(t, 4096)
+	for _, c := range []struct {
+		f    *os.File
+		call string
+	}{{tempFile(t, pattern(4096, 1)), "pwrite64"}, {df, "io_submit"}} {
+		ro, err := os.OpenFile(c.f.Name(), osFlags(t, c.f)&^(os.O_RDWR|os.O_WRONLY), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := mustFile(t, streamContext(t, 4), ro)
+		n, err := file.WriteAt(aligned(4096), 0)
+		if n != 0 {
+			t.Fatalf("WriteAt to a read-only file wrote %d", n)
+		}
+		wantErr(t, err, syscall.EBADF, "aio: File.WriteAt: "+c.call+":")
+		file.Close()
 	}
-	file := mustFile(t, streamContext(t, 4), ro)
-	defer file.Close()
-	n, err := file.WriteAt([]byte("data"), 0)
-	if n != 0 {
-		t.Fatalf("WriteAt to a read-only file wrote %d", n)
-	}
-	wantErr(t, err, syscall.EBADF, "aio: File.WriteAt: io_submit:")
 }
 
 // When ctx is done while a read is in flight, ReadAtContext returns at
@@ -340,13 +347,12 @@ func TestFileReadAtContextCancel(t *testing.T) {
 // waits for room comes back as ctx.Err() itself. A File waits for room even
 // on a FullError Context.
 func TestFileContextBeforeSubmit(t *testing.T) {
-	data := pattern(1<<16, 9)
-	f := tempFile(t, data)
+	f, data := directFile(t, 1<<16)
 	file, ctx := fileOf(t, f, 1)
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	before := ctx.Stats()
-	if n, err := file.WriteAtContext(done, []byte("xyz"), 0); n != 0 || err != context.Canceled {
+	if n, err := file.WriteAtContext(done, aligned(4096), 0); n != 0 || err != context.Canceled {
 		t.Fatalf("WriteAtContext with a done ctx: %d, %v", n, err)
 	}
 	if err := file.SyncContext(done); err != context.Canceled {
@@ -379,9 +385,8 @@ func TestFileContextBeforeSubmit(t *testing.T) {
 
 	// Four chunks through two slots of a FullError Context.
 	defer aio.SetMaxChunk(4096)()
-	file2 := mustFile(t, streamContext(t, 2, aio.WhenFull(aio.FullError)), reopen(t, f))
-	defer file2.Close()
-	buf := make([]byte, 4*4096)
+	file2 := fileOn(t, streamContext(t, 2, aio.WhenFull(aio.FullError)), f)
+	buf := aligned(4 * 4096)
 	if n, err := file2.ReadAt(buf, 0); n != len(buf) || err != nil || !bytes.Equal(buf, data[:len(buf)]) {
 		t.Fatalf("split ReadAt on a 2-slot FullError Context: %d, %v", n, err)
 	}
@@ -473,19 +478,21 @@ func TestFileStandardLibrary(t *testing.T) {
 
 // A request that io_submit refuses fails its own call only, though calls
 // share io_submit and a File's call does not wait for the io_submit that
-// another call makes for it: 16 goroutines writing and 16 reading one File
-// over /dev/full (whose driver has no AIO write: EINVAL in io_submit) go
-// through 8 slots together. Every write fails with EINVAL naming the
-// device, having submitted nothing; every read returns its zeros; fewer
-// io_submit calls than requests show that the calls shared them; nothing
-// is left in flight.
+// another call makes for it: 16 goroutines writing and 16 reading one
+// O_DIRECT File opened read-only (io_submit refuses each write with EBADF)
+// go through 8 slots together. Every write fails with EBADF, having
+// submitted nothing; every read returns its data; fewer io_submit calls
+// than requests show that the calls shared them; nothing is left in
+// flight.
 func TestFileRefusedInSharedSubmit(t *testing.T) {
-	full, err := os.OpenFile("/dev/full", os.O_RDWR, 0)
+	df, data := directFile(t, 1<<16)
+	ro, err := os.OpenFile(df.Name(), os.O_RDONLY|syscall.O_DIRECT, 0)
 	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
+		t.Fatal(err)
 	}
-	defer full.Close()
-	file, ctx := fileOf(t, full, 8)
+	ctx := streamContext(t, 8)
+	file := mustFile(t, ctx, ro)
+	defer file.Close()
 	const goroutines, each = 16, 300
 	var wg sync.WaitGroup
 	var refused, reads atomic.Int64
@@ -493,22 +500,20 @@ func TestFileRefusedInSharedSubmit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf, zeros := make([]byte, 512), make([]byte, 512)
-			for range each {
+			buf := aligned(4096)
+			for i := range each {
+				off := readOffset(g*each+i, len(data))
 				if g%2 == 0 {
-					n, err := file.WriteAt(buf, 0)
-					if n != 0 || !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "(/dev/full) is a character device") {
-						t.Errorf("WriteAt on /dev/full: %d, %v; want 0 and EINVAL naming the device", n, err)
+					n, err := file.WriteAt(buf, off)
+					if n != 0 || !errors.Is(err, syscall.EBADF) || !strings.Contains(err.Error(), "io_submit") {
+						t.Errorf("WriteAt on a read-only file: %d, %v; want 0 and EBADF from io_submit", n, err)
 						return
 					}
 					refused.Add(1)
 					continue
 				}
-				for i := range buf {
-					buf[i] = 0xff
-				}
-				if n, err := file.ReadAt(buf, 0); n != len(buf) || err != nil || !bytes.Equal(buf, zeros) {
-					t.Errorf("ReadAt on /dev/full: %d, %v, zeros %v", n, err, bytes.Equal(buf, zeros))
+				if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+4096]) {
+					t.Errorf("ReadAt: %d, %v", n, err)
 					return
 				}
 				reads.Add(1)

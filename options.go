@@ -6,8 +6,10 @@ import "strconv"
 type Option func(*config)
 
 type config struct {
-	manual bool
-	full   FullPolicy
+	manual      bool
+	full        FullPolicy
+	blocking    int // MaxBlocking's n
+	blockingSet bool
 }
 
 // Manual selects manual reaping: completions are collected by calling
@@ -46,3 +48,26 @@ func (p FullPolicy) String() string {
 
 // WhenFull sets the Context's FullPolicy.
 func WhenFull(p FullPolicy) Option { return func(c *config) { c.full = p } }
+
+// defaultMaxBlocking is MaxBlocking's default, for Contexts of at least
+// that capacity: enough blocking reads at once to keep a disk's queue as
+// deep as os.File's goroutines would, few enough threads to stay cheap.
+const defaultMaxBlocking = 64
+
+// MaxBlocking sets how many reads and writes of buffered files the
+// Context's Files may have in blocking system calls at once, each holding
+// an OS thread: reads the page cache could not serve, and writes (see
+// File). Further calls wait for their turn, holding no thread. The default
+// is the Context's capacity, up to 64. NewContext refuses n < 1.
+func MaxBlocking(n int) Option {
+	return func(c *config) { c.blocking, c.blockingSet = n, true }
+}
+
+// blockingLimit returns MaxBlocking's limit for a Context of capacity
+// maxEvents.
+func (c *config) blockingLimit(maxEvents int) int {
+	if c.blockingSet {
+		return c.blocking
+	}
+	return min(maxEvents, defaultMaxBlocking)
+}
