@@ -72,7 +72,7 @@ func main() {
 	idleSecs := flag.Float64("idlesecs", 2, "seconds the idle check leaves a Context idle")
 	w4Reads := flag.Int("w4reads", 1000, "W4: rounds of reads, 1 ms apart")
 	cases := flag.String("cases", "", "comma-separated workloads to run (default all): "+strings.Join(groups, ", ")+
-		"; reads and writes are the O_DIRECT sweeps (W1, W2)")
+		"; reads and writes are the O_DIRECT sweeps (W1, W2). With it, no file is written unless -md/-svg")
 	holSource := flag.String("holsource", holAuto, "W6's cold buffered source: loop (a loop device over a file in /dev/shm; root), "+
 		"disk (a file beside -file), or auto (loop where it can be set up, else disk)")
 	holReaders := flag.Int("holreaders", defaultHOLReaders, "W6: goroutines doing cold buffered reads beside the 32 O_DIRECT ones, in its mixed case")
@@ -121,6 +121,9 @@ func main() {
 		// fio's io_uring row is a reference, not a goal: the demo
 		// leaves it out to stay near a minute (-engines brings it).
 		preset("engines", strings.Join(allEnginesBut(keyUring), ","))
+	case set["cases"]:
+		// A run of some workloads would replace BENCHMARKS.md with a
+		// report of those alone: it writes only what -md and -svg ask.
 	default:
 		preset("md", filepath.Join(root, "BENCHMARKS.md"))
 		preset("svg", filepath.Join(root, "docs", "bench.svg"))
