@@ -34,6 +34,7 @@ const (
 	keyUring   = "fio-uring"
 	keySeq     = "osfile-seq"
 	keyIdle    = "aio-idle"
+	keyHOL     = "file-hol"
 )
 
 // randEngines are compared on random I/O (W1, W2, W3 and the depth
@@ -62,6 +63,14 @@ func engineByKey(k string) engine {
 
 // idleEngine runs the idle check (child_idle.go).
 var idleEngine = engine{key: keyIdle, label: "aio, idle Context", argv: selfArgv, output: selfOutput}
+
+// coldEngines are W5's: the Go file APIs a user of buffered files picks
+// between, and the C loop reading buffered (-B) as the floor of what
+// io_submit costs on a cold page cache.
+var coldEngines = []engine{engineByKey(keyFile), engineByKey(keyOSFile), engineByKey(keyC)}
+
+// holEngine runs W6 (child_hol.go).
+var holEngine = engine{key: keyHOL, label: "aio.File, O_DIRECT beside buffered", short: "File", argv: selfArgv, output: selfOutput}
 
 // w4Engines are W4's rows, in linux_aio's layout.
 var w4Engines = []engine{

@@ -15,7 +15,7 @@ import (
 // binary as JSON (-engine NAME -job JSON), and turns it into the arguments
 // of the C loop and fio.
 type job struct {
-	Kind string `json:"kind"` // kindRand, kindW4 or kindIdle
+	Kind string `json:"kind"` // kindRand, kindW4, kindIdle or kindHOL
 
 	// Random I/O: 4 KiB reads (or writes) at random aligned offsets of
 	// File, Depth in flight, for Secs seconds.
@@ -24,6 +24,13 @@ type job struct {
 	Direct bool    `json:"direct,omitempty"`
 	Depth  int     `json:"depth,omitempty"`
 	Secs   float64 `json:"secs,omitempty"`
+
+	// W6 (kindHOL): random O_DIRECT reads of File as above, beside
+	// Readers goroutines doing cold buffered reads of Cold.
+	// With Apart, the buffered readers' File is on a Context of its own.
+	Cold    string `json:"cold,omitempty"`
+	Readers int    `json:"readers,omitempty"`
+	Apart   bool   `json:"apart,omitempty"`
 
 	// W4: Reads rounds, Interval apart, each reading the first Files files
 	// of Dir whole, with O_DIRECT.
@@ -37,6 +44,7 @@ const (
 	kindRand = "rand"
 	kindW4   = "w4"
 	kindIdle = "idle" // see child_idle.go: File, Depth and Secs of idling
+	kindHOL  = "hol"  // see child_hol.go
 	ioSize   = 4096   // bytes per random I/O
 )
 
@@ -57,6 +65,9 @@ type childResult struct {
 	// fewer than one per I/O (DESIGN.md: "no cgo call per I/O").
 	CgoCalls *int64      `json:"cgo_calls,omitempty"`
 	Idle     *idleResult `json:"idle,omitempty"` // kindIdle's findings
+	// ColdIOs are kindHOL's buffered reads, done beside the IOs counted
+	// above, in the same Seconds.
+	ColdIOs int64 `json:"cold_ios,omitempty"`
 }
 
 // window is the measured time of a Go engine's run: from just before its
@@ -88,6 +99,7 @@ type childEngine struct {
 	rand func(job) (childResult, error)
 	w4   func(job) (childResult, error)
 	idle func(job) (childResult, error)
+	hol  func(job) (childResult, error)
 }
 
 // childEngines are the engines this binary runs itself, by the name given
@@ -101,6 +113,7 @@ var childEngines = map[string]childEngine{
 	keySeq:     {w4: osfileW4Sequential},
 	keyFile:    {rand: fileRand},
 	keyIdle:    {idle: aioIdle},
+	keyHOL:     {hol: fileHOL},
 }
 
 // childMain runs one job in this process (the hidden -engine mode) and
@@ -129,6 +142,8 @@ func runChild(name string, j job) (childResult, error) {
 		run = e.w4
 	case kindIdle:
 		run = e.idle
+	case kindHOL:
+		run = e.hol
 	}
 	if !ok || run == nil {
 		return childResult{}, fmt.Errorf("no engine %q for %s", name, j.Kind)

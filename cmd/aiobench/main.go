@@ -24,10 +24,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,12 +44,16 @@ type config struct {
 	w4Reads int             // W4's rounds
 	w4Files []int           // W4's file counts
 	engines map[string]bool // -engines; nil for all
+	cases   map[string]bool // -cases: workloads (groups) to run; nil for all
 	md, svg string          // where to write the report; "" for nowhere
 	command string          // the command line, for the report
 
 	account  bool    // count system calls and migrations with perf stat
 	acctSecs float64 // seconds of each accounting run
 	idleSecs float64 // seconds the idle check idles
+
+	holSource  string // W6's cold source: holAuto, holLoop or holDisk
+	holReaders int    // W6's buffered readers in the mixed case
 }
 
 func main() {
@@ -65,6 +71,11 @@ func main() {
 	acctSecs := flag.Float64("acctsecs", 0.5, "seconds of each accounting run under perf stat")
 	idleSecs := flag.Float64("idlesecs", 2, "seconds the idle check leaves a Context idle")
 	w4Reads := flag.Int("w4reads", 1000, "W4: rounds of reads, 1 ms apart")
+	cases := flag.String("cases", "", "comma-separated workloads to run (default all): "+strings.Join(groups, ", ")+
+		"; reads and writes are the O_DIRECT sweeps (W1, W2). With it, no file is written unless -md/-svg")
+	holSource := flag.String("holsource", holAuto, "W6's cold buffered source: loop (a loop device over a file in /dev/shm; root), "+
+		"disk (a file beside -file), or auto (loop where it can be set up, else disk)")
+	holReaders := flag.Int("holreaders", defaultHOLReaders, "W6: goroutines doing cold buffered reads beside the 32 O_DIRECT ones, in its mixed case")
 	engines := flag.String("engines", "", "comma-separated engines to run (default all): "+strings.Join(allEnginesBut(), ", "))
 	md := flag.String("md", "", "write the report here (default BENCHMARKS.md in a full run)")
 	svg := flag.String("svg", "", "write the chart here (default docs/bench.svg in a full run)")
@@ -110,6 +121,9 @@ func main() {
 		// fio's io_uring row is a reference, not a goal: the demo
 		// leaves it out to stay near a minute (-engines brings it).
 		preset("engines", strings.Join(allEnginesBut(keyUring), ","))
+	case set["cases"]:
+		// A run of some workloads would replace BENCHMARKS.md with a
+		// report of those alone: it writes only what -md and -svg ask.
 	default:
 		preset("md", filepath.Join(root, "BENCHMARKS.md"))
 		preset("svg", filepath.Join(root, "docs", "bench.svg"))
@@ -118,6 +132,7 @@ func main() {
 		file: *file, rounds: *rounds, secs: *secs, w4Reads: *w4Reads,
 		w4Files: []int{1, 6, 12, 24}, md: *md, svg: *svg, command: commandLine(),
 		account: *account, acctSecs: *acctSecs, idleSecs: *idleSecs,
+		holSource: *holSource, holReaders: *holReaders,
 	}
 	if cfg.size, err = parseSize(*size); err != nil {
 		fail(err)
@@ -134,6 +149,22 @@ func main() {
 			cfg.engines[strings.TrimSpace(e)] = true
 		}
 	}
+	if *cases != "" {
+		cfg.cases = map[string]bool{}
+		for _, c := range strings.Split(*cases, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if !slices.Contains(groups, c) {
+				fail(fmt.Errorf("-cases: no workload %q (%s)", c, strings.Join(groups, ", ")))
+			}
+			cfg.cases[c] = true
+		}
+	}
+	if !slices.Contains([]string{holAuto, holLoop, holDisk}, cfg.holSource) {
+		fail(fmt.Errorf("-holsource: %q is none of %s, %s, %s", cfg.holSource, holAuto, holLoop, holDisk))
+	}
+	if cfg.holReaders < 1 || cfg.holReaders > coldDepth {
+		fail(fmt.Errorf("-holreaders: from 1 to %d", coldDepth))
+	}
 	if cfg.rounds < 1 || cfg.secs <= 0 || cfg.w4Reads < 1 || cfg.acctSecs <= startupSecs || cfg.idleSecs <= 0 {
 		fail(fmt.Errorf("-rounds, -secs, -w4reads and -idlesecs must be positive, -acctsecs above %gs", startupSecs))
 	}
@@ -142,6 +173,14 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	// An interrupted run still detaches W6's loop device.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		r.cleanup()
+		fail(fmt.Errorf("stopped by %v", s))
+	}()
 	start := time.Now()
 	r.run()
 	rep := r.report()
@@ -165,7 +204,7 @@ func allEnginesBut(leave ...string) []string {
 	for _, e := range randEngines {
 		keys = append(keys, e.key)
 	}
-	keys = append(keys, keySeq, keyIdle)
+	keys = append(keys, keySeq, keyIdle, keyHOL)
 	return slices.DeleteFunc(keys, func(k string) bool { return slices.Contains(leave, k) })
 }
 

@@ -55,6 +55,7 @@ func medianOf(ms []measurement) measurement {
 		Migrations: col(func(m measurement) float64 { return m.Migrations }),
 		Switches:   col(func(m measurement) float64 { return m.Switches }),
 		CgoCalls:   col(func(m measurement) float64 { return m.CgoCalls }),
+		ColdIOPS:   col(func(m measurement) float64 { return m.ColdIOPS }),
 		Idle:       idle,
 	}
 }

@@ -12,20 +12,25 @@ import (
 
 // report is a run's medians, goals and setting, ready to print or write.
 type report struct {
-	cfg     config
-	machine machine
-	date    time.Time
-	notes   []string
-	failed  []string
-	med     map[string]map[string]measurement // by case id, then engine key
-	goals   []goalResult
-	cpGoals []goalResult // the completion-path goals (goals_completion.go)
+	cfg      config
+	machine  machine
+	date     time.Time
+	notes    []string
+	failed   []string
+	med      map[string]map[string]measurement // by case id, then engine key
+	goals    []goalResult
+	cpGoals  []goalResult // the completion-path goals (goals_completion.go)
+	bufGoals []goalResult // the buffered-file goals (goals_buffered.go)
+	cold     string       // W6's cold source, as the report names it
 }
 
 func (r *runner) report() *report {
 	rep := &report{
 		cfg: r.cfg, machine: describeMachine(r.cfg.file, r.fio), date: time.Now().UTC(),
 		notes: r.notes, failed: r.failed, med: map[string]map[string]measurement{},
+	}
+	if r.cold != nil {
+		rep.cold = r.cold.what
 	}
 	for id, byEngine := range r.results {
 		rep.med[id] = map[string]measurement{}
@@ -35,6 +40,7 @@ func (r *runner) report() *report {
 	}
 	rep.goals = checkGoals(rep.med, r.cfg.w4Files)
 	rep.cpGoals = completionGoals(rep.med, rep.sweeps())
+	rep.bufGoals = bufferedGoals(rep.med)
 	return rep
 }
 
@@ -48,6 +54,7 @@ func (rep *report) text() string {
 	rep.goalList(&b)
 	b.WriteString("\n")
 	rep.completionGoalList(&b, false)
+	rep.bufferedGoalList(&b, false)
 	for _, f := range rep.failed {
 		fmt.Fprintf(&b, "\nFAILED RUN: %s\n", f)
 	}
@@ -116,6 +123,8 @@ func (rep *report) markdown(chart string) string {
 	}
 	b.WriteString("```\n\n## Completion-path goals\n")
 	rep.completionGoalList(&b, true)
+	b.WriteString("\n## Buffered-file goals\n")
+	rep.bufferedGoalList(&b, true)
 	rep.tables(&b)
 	for _, f := range rep.failed {
 		fmt.Fprintf(&b, "\nA run failed: %s\n", f)
@@ -170,6 +179,28 @@ row's. The idle check leaves a stream Context idle after a burst of I/O and
 takes the process's CPU time, context switches and blocked threads, beside
 the same process's CPU time and context switches while it idled before it
 made the Context.
+
+Buffered files (issue 14): W3 above reads a file the page cache holds. W5
+reads the same file cold: before each engine's run its pages are dropped
+with posix_fadvise(POSIX_FADV_DONTNEED), then aio.File and os.File read it
+with 32 goroutines, and the C loop with 32 buffered reads in flight (-B).
+The blocks are random, with repeats, so the cache warms a little as a run
+goes on, for every engine alike. W6 is head-of-line blocking: 32 goroutines
+do O_DIRECT 4 KiB random reads of the file through one aio.File (only these
+are timed), alone, and beside a few goroutines doing cold buffered 4 KiB
+reads through a second aio.File on the same Context. A buffered read that
+misses the page cache is done inside io_submit, so when a File gathers it
+into the same io_submit as O_DIRECT reads, they wait for it. The buffered
+readers read a source of their own, each block once per pass in a fixed
+scattered order, its pages dropped before each run and at each pass, so that
+every read misses the cache; as root that source is a loop device over a
+file in /dev/shm, read as a raw block device: cold reads go through the
+block layer as on a disk, but share no queue with the O_DIRECT reads, which
+then wait on io_submit and not on the disk. The Context has 64 Blocks in
+every case, and the second File is made in every case. A third case runs
+the same buffered readers through a File on a Context of their own: the
+same load on the CPUs and the device with no io_submit shared, the floor
+that the same-Context case can come down to on the machine.
 `
 
 // commands shows each engine's command for W1 at depth 32, as the runner

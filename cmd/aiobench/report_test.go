@@ -122,10 +122,20 @@ func sampleReport() *report {
 		med[readID(32)][key] = m
 	}
 	med[w4ID(6)] = map[string]measurement{keyAIO: {Wall: 1.3}}
+	for id, row := range bufMedians() {
+		if med[id] == nil {
+			med[id] = map[string]measurement{}
+		}
+		for key, m := range row {
+			med[id][key] = m
+		}
+	}
 	cfg := config{file: "/f", size: 1 << 30, rounds: 3, secs: 3, depths: []int{1, 32}, wdepths: []int{32}, w4Reads: 1000,
-		w4Files: []int{1, 6, 12, 24}, command: "go run ./cmd/aiobench"}
-	rep := &report{cfg: cfg, machine: machine{CPU: "test CPU"}, med: med, goals: checkGoals(med, []int{1, 24})}
+		w4Files: []int{1, 6, 12, 24}, command: "go run ./cmd/aiobench", holReaders: 4}
+	rep := &report{cfg: cfg, machine: machine{CPU: "test CPU"}, med: med, goals: checkGoals(med, []int{1, 24}),
+		cold: "/dev/loop7, a loop device"}
 	rep.cpGoals = completionGoals(med, rep.sweeps())
+	rep.bufGoals = bufferedGoals(med)
 	return rep
 }
 
@@ -177,6 +187,19 @@ func TestMarkdown(t *testing.T) {
 		"## Completion-path goals", "| depth | stream ÷ C |",
 		"PASS  reads at 1 in flight: stream p99 latency ≤ 1.1x os.File's: 1.08x (p99 latency: 410.0 against 380.0)",
 		"raw_syscalls:sys_enter",
+		// W5's ratios are File's; W6 has a row per case; issue 14's
+		// goals have a section of their own.
+		"## W5: cold buffered 4 KiB random reads, 32 in flight",
+		"| File IOPS ÷ this | File CPU/IO ÷ this |",
+		"| os.File, goroutine per I/O | 20.0 k | 40.00 |",
+		"| 1.00x | 0.75x |", // File against os.File: 20 k / 20 k, 30 / 40 µs
+		"## W6: head-of-line blocking", "read /dev/loop7, a loop device.",
+		"| alone | 90.0 k | 300.0 | 1000 | 4000 | 0 | 6 | 90.0% |",
+		"| beside 4 cold buffered readers, same Context | 80.0 k | 320.0 | 1150 | 5000 | 9.0 k |",
+		"| beside 4 cold buffered readers, another Context | 85.0 k |",
+		"## Buffered-file goals",
+		"PASS  W6: O_DIRECT p99 with cold buffered readers on the same Context ≤ 1.2x alone: 1.15x (p99 latency: 1150 against 1000)",
+		"Buffered-file goals: 4 of 4 checked pass (0 not measured in this run).\n```",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
@@ -250,10 +273,11 @@ func TestParseFlags(t *testing.T) {
 	if _, err := parseInts("1,0"); err == nil {
 		t.Error("parseInts(1,0): no error")
 	}
-	// -short's engines: all but fio's io_uring, W4's and the idle check's
-	// included.
+	// -short's engines: all but fio's io_uring, W4's, the idle check's
+	// and W6's included.
 	keys := allEnginesBut(keyUring)
-	if len(keys) != len(randEngines)+1 || slices.Contains(keys, keyUring) || !slices.Contains(keys, keySeq) || !slices.Contains(keys, keyIdle) {
+	if len(keys) != len(randEngines)+2 || slices.Contains(keys, keyUring) || !slices.Contains(keys, keySeq) ||
+		!slices.Contains(keys, keyIdle) || !slices.Contains(keys, keyHOL) {
 		t.Errorf("allEnginesBut(%s) = %v", keyUring, keys)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -19,13 +20,14 @@ import (
 // what each run measured.
 type runner struct {
 	cfg     config
-	root    string // the repository
-	self    string // this binary, for our own engines
-	cbench  string // csrc's aiocore-bench
-	fio     string // fio, or "" if it is not installed
-	perf    string // perf, or "" if it cannot count system calls here
-	w4Dir   string // W4's files
-	tmpDir  string // removed by cleanup, for -tiny's files
+	root    string      // the repository
+	self    string      // this binary, for our own engines
+	cbench  string      // csrc's aiocore-bench
+	fio     string      // fio, or "" if it is not installed
+	perf    string      // perf, or "" if it cannot count system calls here
+	w4Dir   string      // W4's files
+	tmpDir  string      // removed by cleanup, for -tiny's files
+	cold    *coldSource // W6's buffered readers' source, nil without W6
 	notes   []string
 	cases   []testCase
 	results map[string]map[string][]measurement // by case id, then engine key
@@ -34,6 +36,7 @@ type runner struct {
 	total, done int
 	started     time.Time
 	tty         bool
+	cleanMu     sync.Mutex
 }
 
 // testCase is one workload at one setting, run by each of its engines.
@@ -42,8 +45,24 @@ type testCase struct {
 	what    string // for the progress line
 	job     job
 	engines []engine
-	warm    bool // read the file into the page cache before each run (W3)
+	group   string // its workload, as -cases names it
+	warm    bool   // read the file into the page cache before each run (W3)
+	cold    bool   // drop the file from the page cache before each run (W5)
 }
+
+// Workloads, as -cases names them.
+const (
+	groupReads  = "reads"  // the O_DIRECT read sweep, W1's depths among it
+	groupWrites = "writes" // the O_DIRECT write sweep, W2's depth among it
+	groupW3     = "w3"
+	groupW4     = "w4"
+	groupW5     = "w5"
+	groupW6     = "w6"
+	groupIdle   = "idle"
+)
+
+// groups are the workloads, in the order the runner runs them.
+var groups = []string{groupReads, groupWrites, groupW3, groupIdle, groupW4, groupW5, groupW6}
 
 // measurement is one engine's run of one case. Figures an engine does not
 // report, or that were not measured in this run, are NaN (see unmeasured).
@@ -65,6 +84,9 @@ type measurement struct {
 	Syscalls, Migrations, Switches, CgoCalls float64
 	// Idle is the idle check's finding, for idleID.
 	Idle *idleResult
+	// ColdIOPS is W6's buffered reads per second, beside the O_DIRECT
+	// ones IOPS counts.
+	ColdIOPS float64
 }
 
 // unmeasured is the value of a figure that was not measured.
@@ -76,9 +98,26 @@ func writeID(depth int) string { return fmt.Sprintf("randwrite-%d", depth) }
 func w4ID(files int) string    { return fmt.Sprintf("w4-%d", files) }
 
 const (
-	cachedID = "cached-32"
-	idleID   = "idle"
+	cachedID   = "cached-32"
+	idleID     = "idle"
+	coldID     = "cold-32"   // W5
+	holAloneID = "hol-alone" // W6 without the buffered readers
+	holMixedID = "hol-mixed" // W6 with them
+	holApartID = "hol-apart" // W6 with them on a Context of their own
 )
+
+// coldDepth is W5's goroutines, and W6's O_DIRECT ones.
+const coldDepth = 32
+
+// defaultHOLReaders is -holreaders: W6's cold buffered readers in its
+// mixed case. Measured on a 2-core VM with 1, 2, 4 and 8: with one, a
+// buffered read is in few of the shared io_submit calls, and the O_DIRECT
+// p99 beside it on the same Context is within noise of the p99 beside it
+// on another Context; with 4, one is in flight nearly all the time (about
+// 10 k cold reads a second), and the same-Context p99 stands above the
+// other-Context one; with 8, the readers' CPU (theirs and the loop
+// driver's) cuts the O_DIRECT IOPS to a third, a measure of the machine.
+const defaultHOLReaders = 4
 
 // newRunner prepares a run: builds the C loop, finds fio, makes the files
 // and lists the cases.
@@ -124,9 +163,23 @@ func newRunner(cfg config, root string) (*runner, error) {
 		r.cleanup()
 		return nil, err
 	}
-	if err := makeW4Files(r.w4Dir, cfg.w4Files[len(cfg.w4Files)-1]); err != nil {
-		r.cleanup()
-		return nil, err
+	if r.wants(groupW4) {
+		if err := makeW4Files(r.w4Dir, cfg.w4Files[len(cfg.w4Files)-1]); err != nil {
+			r.cleanup()
+			return nil, err
+		}
+	}
+	if r.wants(groupW6) && r.enabled(keyHOL) {
+		src, why, err := makeColdSource(cfg.holSource, r.cfg.file)
+		if err != nil {
+			r.cleanup()
+			return nil, fmt.Errorf("W6's cold source (-holsource %s): %v", cfg.holSource, err)
+		}
+		r.cold = src
+		if why != "" {
+			r.note("W6's buffered readers read a file on the O_DIRECT reads' disk, not a loop device (" + why +
+				"): their p99 shows disk contention as well as head-of-line blocking")
+		}
 	}
 	r.cases = r.makeCases()
 	for _, c := range r.cases {
@@ -134,6 +187,9 @@ func newRunner(cfg config, root string) (*runner, error) {
 	}
 	return r, nil
 }
+
+// wants reports whether -cases lets workload group run.
+func (r *runner) wants(group string) bool { return r.cfg.cases == nil || r.cfg.cases[group] }
 
 // enabled reports whether -engines lets engine key run.
 func (r *runner) enabled(key string) bool { return r.cfg.engines == nil || r.cfg.engines[key] }
@@ -163,7 +219,7 @@ func (r *runner) makeCases() []testCase {
 	var cases []testCase
 	for _, d := range r.cfg.depths {
 		cases = append(cases, testCase{id: readID(d), what: fmt.Sprintf("O_DIRECT random reads, depth %d", d),
-			job: rand(false, true, d), engines: r.engines(randEngines)})
+			job: rand(false, true, d), engines: r.engines(randEngines), group: groupReads})
 	}
 	for _, d := range r.cfg.wdepths {
 		engines := r.engines(randEngines)
@@ -171,21 +227,38 @@ func (r *runner) makeCases() []testCase {
 			engines = slices.DeleteFunc(engines, func(e engine) bool { return isFio(e.key) })
 		}
 		cases = append(cases, testCase{id: writeID(d), what: fmt.Sprintf("O_DIRECT random writes, depth %d", d),
-			job: rand(true, true, d), engines: engines})
+			job: rand(true, true, d), engines: engines, group: groupWrites})
 	}
 	cases = append(cases,
-		testCase{id: cachedID, what: "W3 cache-hot random reads, depth 32", job: rand(false, false, 32), engines: r.engines(randEngines), warm: true})
+		testCase{id: cachedID, what: "W3 cache-hot random reads, depth 32", job: rand(false, false, 32), engines: r.engines(randEngines),
+			group: groupW3, warm: true})
 	if r.enabled(keyIdle) {
 		cases = append(cases, testCase{id: idleID, what: fmt.Sprintf("an idle Context for %gs", r.cfg.idleSecs),
 			job:     job{Kind: kindIdle, File: r.cfg.file, Direct: true, Depth: 32, Secs: r.cfg.idleSecs},
-			engines: []engine{idleEngine}})
+			engines: []engine{idleEngine}, group: groupIdle})
 	}
 	for _, n := range r.cfg.w4Files {
 		cases = append(cases, testCase{id: w4ID(n), what: fmt.Sprintf("W4 %d reads of %d files", r.cfg.w4Reads, n),
 			job:     job{Kind: kindW4, Dir: r.w4Dir, Files: n, Reads: r.cfg.w4Reads, Interval: time.Millisecond},
-			engines: r.engines(w4Engines)})
+			engines: r.engines(w4Engines), group: groupW4})
 	}
-	return cases
+	cases = append(cases, testCase{id: coldID, what: "W5 cold buffered random reads, depth 32",
+		job: rand(false, false, coldDepth), engines: r.engines(coldEngines), group: groupW5, cold: true})
+	if r.cold != nil && r.enabled(keyHOL) {
+		hol := job{Kind: kindHOL, File: r.cfg.file, Direct: true, Depth: coldDepth, Secs: r.cfg.secs, Cold: r.cold.path}
+		mixed := hol
+		mixed.Readers = r.cfg.holReaders
+		apart := mixed
+		apart.Apart = true
+		cases = append(cases,
+			testCase{id: holAloneID, what: "W6 O_DIRECT reads through aio.File, alone", job: hol,
+				engines: []engine{holEngine}, group: groupW6},
+			testCase{id: holMixedID, what: fmt.Sprintf("W6 O_DIRECT reads through aio.File, beside %d cold buffered readers", mixed.Readers),
+				job: mixed, engines: []engine{holEngine}, group: groupW6},
+			testCase{id: holApartID, what: fmt.Sprintf("W6 O_DIRECT reads through aio.File, beside %d cold buffered readers on another Context", mixed.Readers),
+				job: apart, engines: []engine{holEngine}, group: groupW6})
+	}
+	return slices.DeleteFunc(cases, func(c testCase) bool { return !r.wants(c.group) || len(c.engines) == 0 })
 }
 
 // run runs every case with each of its engines, once per round. The
@@ -224,6 +297,11 @@ func (r *runner) runOne(c testCase, e engine, account bool) (measurement, error)
 			return measurement{}, err
 		}
 	}
+	if c.cold {
+		if err := dropCache(r.cfg.file); err != nil {
+			return measurement{}, err
+		}
+	}
 	stdout, u, err := runMeasured(e.argv(r, e.key, c.job))
 	if err != nil {
 		return measurement{}, err
@@ -244,7 +322,8 @@ func (r *runner) runOne(c testCase, e engine, account bool) (measurement, error)
 		VSZ:     u.VSZ,
 		P50:     unmeasured, P99: unmeasured, P999: unmeasured,
 		Syscalls: unmeasured, Migrations: unmeasured, Switches: unmeasured, CgoCalls: unmeasured,
-		Idle: res.Idle,
+		Idle:     res.Idle,
+		ColdIOPS: float64(res.ColdIOs) / res.Seconds,
 	}
 	if res.Lat != nil {
 		m.P50, m.P99, m.P999 = res.Lat.P50, res.Lat.P99, res.Lat.P999
@@ -322,10 +401,18 @@ func (r *runner) eta() string {
 	return fmt.Sprintf(" (about %v left)", left.Round(time.Second))
 }
 
-// cleanup removes -tiny's temporary files.
+// cleanup detaches W6's loop device and removes -tiny's temporary files.
+// It may run twice (on a signal, then as the run ends).
 func (r *runner) cleanup() {
+	r.cleanMu.Lock()
+	defer r.cleanMu.Unlock()
+	if err := r.cold.close(); err != nil {
+		fmt.Fprintln(os.Stderr, "aiobench:", err)
+	}
+	r.cold = nil
 	if r.tmpDir != "" {
 		os.RemoveAll(r.tmpDir)
+		r.tmpDir = ""
 	}
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -15,20 +16,29 @@ func (rep *report) tables(b *strings.Builder) {
 	}
 	rep.randTable(b, writeID(writeSweepDepth), fmt.Sprintf("W2: O_DIRECT 4 KiB random writes, %d in flight", writeSweepDepth))
 	rep.randTable(b, cachedID, "W3: page-cache-hot 4 KiB random reads, 32 in flight")
+	rep.randTableRef(b, coldID, "W5: cold buffered 4 KiB random reads, 32 in flight", keyFile)
+	rep.holTable(b)
 	for _, sw := range rep.sweeps() {
 		rep.sweepTables(b, sw)
 	}
 	rep.w4Tables(b)
 }
 
+// randTable is a random-I/O case's tables, with the ratios of aio's
+// (the Events stream's) figures to each row's.
 func (rep *report) randTable(b *strings.Builder, id, title string) {
+	rep.randTableRef(b, id, title, keyAIO)
+}
+
+// randTableRef is randTable with the ratios of engine ref's figures.
+func (rep *report) randTableRef(b *strings.Builder, id, title, ref string) {
 	row := rep.med[id]
 	if len(row) == 0 {
 		return
 	}
-	a, haveAIO := row[keyAIO]
+	a, haveRef := row[ref]
 	ratio := func(x, y float64) string {
-		if !haveAIO || y == 0 {
+		if !haveRef || y == 0 {
 			return ""
 		}
 		return fmt.Sprintf("%.2fx", x/y)
@@ -41,14 +51,18 @@ func (rep *report) randTable(b *strings.Builder, id, title string) {
 		}
 		r := []string{e.label, fmtIOPS(m.IOPS), fmtMicros(m.CPUPerIO), fmtCount(float64(m.Threads)),
 			fmtMiB(m.RSS), fmtMiB(m.VSZ), fmt.Sprintf("%.2f", m.Wall), "", ""}
-		if e.key != keyAIO {
+		if e.key != ref {
 			r[7], r[8] = ratio(a.IOPS, m.IOPS), ratio(a.CPUPerIO, m.CPUPerIO)
 		}
 		rows = append(rows, r)
 	}
+	name := "aio"
+	if ref != keyAIO {
+		name = engineByKey(ref).short
+	}
 	fmt.Fprintf(b, "\n## %s\n\n", title)
 	b.WriteString(mdTable([]string{"engine", "IOPS", "CPU µs/IO", "OS threads", "RSS MiB", "VSZ MiB", "wall s",
-		"aio IOPS ÷ this", "aio CPU/IO ÷ this"}, rows))
+		name + " IOPS ÷ this", name + " CPU/IO ÷ this"}, rows))
 	rep.costTable(b, id)
 }
 
@@ -69,6 +83,34 @@ func (rep *report) costTable(b *strings.Builder, id string) {
 	b.WriteString("\nLatency (µs, submission to completion) and costs per I/O:\n\n")
 	b.WriteString(mdTable([]string{"engine", "p50 µs", "p99 µs", "p99.9 µs", "syscalls/IO", "ctx switches/IO",
 		"migrations/IO", "cgo calls/IO"}, rows))
+}
+
+// holTable is W6's: the O_DIRECT reads' figures alone and beside the
+// cold buffered readers, a row each.
+func (rep *report) holTable(b *strings.Builder) {
+	var rows [][]string
+	for _, c := range []struct{ id, what string }{
+		{holAloneID, "alone"},
+		{holMixedID, fmt.Sprintf("beside %d cold buffered readers, same Context", rep.cfg.holReaders)},
+		{holApartID, fmt.Sprintf("beside %d cold buffered readers, another Context", rep.cfg.holReaders)},
+	} {
+		m, ok := rep.med[c.id][keyHOL]
+		if !ok {
+			continue
+		}
+		rows = append(rows, []string{c.what, fmtIOPS(m.IOPS), fmtLatency(m.P50), fmtLatency(m.P99), fmtLatency(m.P999),
+			fmtIOPS(m.ColdIOPS), fmtCount(float64(m.Threads)), fmt.Sprintf("%.1f%%", m.CPUPct)})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## W6: head-of-line blocking, O_DIRECT 4 KiB random reads through aio.File, 32 in flight\n\n"+
+		"The buffered readers use a second aio.File, on the same Context or on another, and read %s. "+
+		"IOPS and latency are the O_DIRECT reads' only; CPU %% is the whole process's. "+
+		"The goal compares the same-Context row with the row alone; the other-Context row is the same load with no io_submit shared, "+
+		"the floor the same-Context row can come down to on this machine.\n\n", cmp.Or(rep.cold, "their source"))
+	b.WriteString(mdTable([]string{"O_DIRECT reads", "IOPS", "p50 µs", "p99 µs", "p99.9 µs", "buffered reads/s",
+		"OS threads", "CPU %"}, rows))
 }
 
 // sweepTables show how IOPS, CPU per I/O, latency, threads and the costs
