@@ -19,9 +19,18 @@ var maxChunk = 1 << 30
 // gets kernel AIO, and many goroutines calling it at once share io_submit
 // calls (see Context.Stats). Make one with Context.File.
 //
-// A File is worth its cost on files opened with O_DIRECT (see OpenDirect),
-// where kernel AIO is truly asynchronous: a goroutine waiting in ReadAt
-// holds no OS thread. On buffered files the I/O happens inside io_submit.
+// On files opened with O_DIRECT (see OpenDirect) kernel AIO is truly
+// asynchronous: a goroutine waiting in ReadAt holds no OS thread. On
+// buffered files (regular files and block devices without O_DIRECT) it is
+// not: the kernel does the I/O inside io_submit, holding up every request
+// of the same io_submit. So a File keeps their reads and writes out of
+// io_submit: a read first takes what the page cache holds with preadv2 and
+// RWF_NOWAIT, where the file system honours it (xfs and block devices since
+// Linux 4.13, ext4 since 5.5, btrfs since 5.9), and the rest of the read,
+// or a whole write, is a blocking pread or pwrite made by the calling
+// goroutine, as os.File makes it, at most MaxBlocking at once per Context
+// (Stats.NoWaitHits, NoWaitFallbacks and BlockingCalls count them). Sync
+// and Datasync go through kernel AIO on every file.
 //
 // On an O_DIRECT file, ReadAt takes any offset, length and buffer, so that
 // anything that takes an io.ReaderAt (archive/zip, debug/elf,

@@ -82,6 +82,7 @@ func TestMatrix(t *testing.T) {
 			ct.Run("flags", func(t *testing.T) { c.checkFlags(t, took) })
 			ct.Run("sync", c.checkSync)
 			ct.Run("nospace", c.checkNoSpace)
+			ct.Run("buffered", c.checkBuffered)
 		})
 	}
 	t.Run("features", func(t *testing.T) { checkFeatures(t, took, len(cells) == len(specs)) })
