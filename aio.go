@@ -31,16 +31,20 @@
 //
 // Kernel AIO is truly asynchronous for files opened with O_DIRECT (and for
 // poll). For buffered files the kernel does the I/O inside io_submit, so
-// Submit blocks as long as a pread would; RWFNoWait turns a read that would
-// block into an EAGAIN event instead. O_DIRECT needs the buffer address, the
+// Submit blocks as long as a pread would, and so do the other requests of
+// the same io_submit; RWFNoWait turns a read that would block into an
+// EAGAIN event instead. A Context made with TryNoWait sends buffered reads
+// with RWFNoWait and sends what comes back unfinished again, in an
+// io_submit of its own that may wait; a File keeps buffered reads and
+// writes out of io_submit altogether. O_DIRECT needs the buffer address, the
 // length and the offset aligned to the file's logical block size (often 512
 // or 4096 bytes): DirectAlignment and OpenDirect find it, from statx
 // STATX_DIOALIGN (Linux 6.1+) or else the block device, and Submit refuses a
 // misaligned request with an error naming it. Where neither is known, the
 // request completes with an EINVAL event. AlignedBuffer and BufferPool give
 // aligned memory outside the Go heap. tmpfs refuses O_DIRECT before Linux
-// 6.6. For page-cache-hot reads, plain pread from
-// goroutines is faster than kernel AIO.
+// 6.6. A File reads page-cache-hot buffered data with preadv2, as fast as
+// os.File's pread: kernel AIO, with its reaping, costs twice the CPU.
 //
 // # Memory
 //
@@ -100,7 +104,6 @@ const maxSlots = 1 << 20
 type Context struct {
 	s       *state
 	cleanup runtime.Cleanup
-	files   fileCounters // the work of its Files (see File)
 }
 
 func NewContext(maxEvents int, opts ...Option) (*Context, error) {
@@ -197,9 +200,7 @@ func (c *Context) Completions() iter.Seq[Event] {
 // last values after Close.
 func (c *Context) Stats() Stats {
 	defer runtime.KeepAlive(c)
-	st := c.s.stats()
-	c.files.add(&st)
-	return st
+	return c.s.stats()
 }
 
 // Cancel asks the kernel to cancel b, which must be in flight on c. On

@@ -78,8 +78,13 @@ type flight struct {
 	submitted     bool   // io_submit has returned having taken it
 	cancelPending bool   // Cancel came before that: cancel once it has
 	cancelled     bool   // io_cancel succeeded
-	pinner        runtime.Pinner
-	claim         uint64 // numbers its claims on the owner
+	// A read TryNoWait sends with RWF_NOWAIT first (nowait), and which
+	// it has sent again (retried) for the bytes after the first skip.
+	nowait  bool
+	retried bool
+	skip    int64
+	pinner  runtime.Pinner
+	claim   uint64 // numbers its claims on the owner
 	// yielded: a Completions loop handed out the Block's event, and it
 	// has not been claimed since; a Submit of it from the loop's body
 	// may wait for the body to end (see lead_linux.go).

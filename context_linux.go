@@ -82,6 +82,14 @@ type state struct {
 	// that a File does in a blocking system call (file_buffered.go).
 	blocking chan struct{}
 
+	// TryNoWait (see nowait_linux.go): the reads sent again that have
+	// not returned from io_submit, which Close waits for before it
+	// destroys the kernel context; and in manual mode the events of
+	// those that failed to go in, for the next GetEvents (guarded by mu).
+	tryNoWait bool
+	retries   sync.WaitGroup
+	late      []Event
+
 	// testNoRoom, set only by tests, runs when claim finds no room,
 	// under mu: where a reader may take events meanwhile.
 	testNoRoom func()
@@ -89,6 +97,7 @@ type state struct {
 	// holds the batch's files and calls io_submit, under subMu.
 	testBeforeSubmit func()
 
+	files     fileCounters // the work of Files and TryNoWait (see Stats)
 	submits   atomic.Uint64
 	wakeups   atomic.Uint64
 	closeOnce sync.Once
@@ -100,16 +109,17 @@ type state struct {
 // checked maxEvents and cfg.
 func newState(maxEvents int, cfg config) (*state, error) {
 	s := &state{
-		slots:    make([]*Block, maxEvents),
-		free:     make([]uint32, maxEvents),
-		queue:    make([]queued, 0, maxEvents),
-		spare:    make([]queued, 0, maxEvents),
-		efd:      -1,
-		manual:   cfg.manual,
-		full:     cfg.full,
-		avail:    make(chan struct{}, 1),
-		closedCh: make(chan struct{}),
-		blocking: make(chan struct{}, cfg.blockingLimit(maxEvents)),
+		slots:     make([]*Block, maxEvents),
+		free:      make([]uint32, maxEvents),
+		queue:     make([]queued, 0, maxEvents),
+		spare:     make([]queued, 0, maxEvents),
+		efd:       -1,
+		manual:    cfg.manual,
+		full:      cfg.full,
+		avail:     make(chan struct{}, 1),
+		closedCh:  make(chan struct{}),
+		blocking:  make(chan struct{}, cfg.blockingLimit(maxEvents)),
+		tryNoWait: cfg.tryNoWait,
 	}
 	for i := range s.free {
 		s.free[i] = uint32(maxEvents - 1 - i) // slot 0 is taken first
@@ -156,7 +166,7 @@ func (s *state) stats() Stats {
 		k = s.core.Stats()
 	}
 	s.mu.Unlock()
-	return Stats{
+	st := Stats{
 		Submits:         s.submits.Load(),
 		IOSubmitCalls:   k.SubmitCalls,
 		Submitted:       k.Submitted,
@@ -165,6 +175,8 @@ func (s *state) stats() Stats {
 		GetEventsEvents: k.GetEventsEvents,
 		Wakeups:         s.wakeups.Load(),
 	}
+	s.files.add(&st)
+	return st
 }
 
 // cancel is the body of the Context method of that name (see aio.go).
@@ -232,6 +244,7 @@ func (s *state) close() error {
 
 		s.reapMu.Lock() // no reaper is at work
 		defer s.reapMu.Unlock()
+		s.retries.Wait() // no read is being sent again (retry)
 		s.mu.Lock()
 		s.final, s.statsEnd = s.core.Stats(), true
 		core := s.core

@@ -336,3 +336,35 @@ func ExampleOpenDirect() {
 	// Output:
 	// 16384 <nil> true
 }
+
+// Read a buffered file whose pages may not be in the page cache, without
+// letting a read that waits for the disk hold up the Context's io_submit:
+// with TryNoWait, what the cache lacks is read in an io_submit of its own.
+func ExampleTryNoWait() {
+	f, err := os.CreateTemp("", "aio-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	f.WriteString("cached or not, every byte arrives in one event")
+
+	ctx, err := aio.NewContext(16, aio.TryNoWait())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ctx.Close()
+	b := aio.NewRead(f, make([]byte, 64), 0)
+	b.SetWait(true)
+	if _, err := ctx.Submit(b); err != nil {
+		log.Fatal(err)
+	}
+	ev, err := b.Wait(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A read that ends past the end of the file is short, as pread's.
+	fmt.Println(ev.N(), string(b.Buffer()[:ev.N()]))
+	// Output:
+	// 46 cached or not, every byte arrives in one event
+}

@@ -40,3 +40,7 @@ func ForgetAlignment(f *File) { f.dio = dioAlign{} }
 // TriesNoWait reports whether f's reads try RWF_NOWAIT first: a buffered
 // file on a file system that takes the flag (see nowaitSupported).
 func TriesNoWait(f *File) bool { return f.nowait.Load() }
+
+// BlockTriesNoWait reports whether a Context made with TryNoWait sends b
+// with RWF_NOWAIT first (see triesNoWait).
+func BlockTriesNoWait(b *Block) bool { return b.triesNoWait() }

@@ -103,7 +103,7 @@ func (f *File) bounceRead(ctx context.Context, p []byte, off int64, r readRule) 
 	if off > math.MaxInt64-int64(len(p))-r.off {
 		return 0, opError(op, syscall.EINVAL, "offset and length past the largest file offset")
 	}
-	f.c.files.bounced.Add(1)
+	f.c.s.files.bounced.Add(1)
 	chunk := max(int64(bounceChunk)/r.off*r.off, r.off)
 	end := (off + int64(len(p)) + r.off - 1) / r.off * r.off
 	n := 0

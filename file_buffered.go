@@ -73,6 +73,10 @@ func nowaitSupported(fd int) bool {
 	return false
 }
 
+// nowaitReads reports whether buffered reads of fd can try RWF_NOWAIT,
+// for a Block (see TryNoWait).
+func nowaitReads(fd int32) bool { return nowaitSupported(int(fd)) }
+
 // transferBuffered reads into or writes p at off on a buffered file, out
 // of io_submit (see above). The caller holds the File (see enter).
 func (f *File) transferBuffered(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
@@ -99,7 +103,7 @@ func (f *File) transferBuffered(ctx context.Context, cmd Command, p []byte, off 
 // done when it read them all, met the end of the file or an error; else the
 // rest, from p[n:], needs a blocking read.
 func (f *File) readNoWait(p []byte, off int64) (n int, done bool, err error) {
-	counts := &f.c.files
+	counts := &f.c.s.files
 	for n < len(p) {
 		m, e := preadv2(f.fd, p[n:], off+int64(n), RWFNoWait)
 		switch {
@@ -145,7 +149,7 @@ func (f *File) blocking(ctx context.Context, cmd Command, p []byte, off int64, n
 		}
 	}
 	defer func() { <-sem }()
-	f.c.files.blocking.Add(1)
+	f.c.s.files.blocking.Add(1)
 	for n < len(p) {
 		var m int
 		var err error

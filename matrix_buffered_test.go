@@ -56,4 +56,28 @@ func (c *cell) checkBuffered(t *testing.T) {
 	}
 	copy(data[3:], "written")
 	read("after a write")
+
+	// A Block on a Context made with TryNoWait: the uncached read is
+	// sent again, and its one event holds every byte.
+	tryCtx := streamContext(t, 4, aio.TryNoWait())
+	b := aio.NewRead(s.f, make([]byte, 20000), s.base+4000)
+	if want := c.fs != "tmpfs"; aio.BlockTriesNoWait(b) != want {
+		t.Fatalf("Block tries RWF_NOWAIT: %v; want %v on %s", aio.BlockTriesNoWait(b), want, c.name())
+	}
+	for _, what := range []string{"cached", "uncached"} {
+		if what == "cached" {
+			if _, err := s.f.ReadAt(make([]byte, 20000), s.base+4000); err != nil {
+				t.Fatal(err)
+			}
+		} else if s.dropCache(t, 0, size) != 0 {
+			continue // tmpfs: nothing to drop
+		}
+		submit(t, tryCtx, b)
+		if ev := recv(t, tryCtx); ev.N() != 20000 || !bytes.Equal(b.Buffer(), data[4000:24000]) {
+			t.Fatalf("%s read of a Block with TryNoWait: res %d (%v)", what, ev.Res, ev.Err())
+		}
+	}
+	if st := tryCtx.Stats(); aio.BlockTriesNoWait(b) && (st.NoWaitHits != 1 || st.NoWaitFallbacks != 1) {
+		t.Fatalf("TryNoWait: %d hits, %d fallbacks; want 1 each", st.NoWaitHits, st.NoWaitFallbacks)
+	}
 }

@@ -10,6 +10,7 @@ type config struct {
 	full        FullPolicy
 	blocking    int // MaxBlocking's n
 	blockingSet bool
+	tryNoWait   bool
 }
 
 // Manual selects manual reaping: completions are collected by calling
@@ -57,11 +58,36 @@ const defaultMaxBlocking = 64
 // MaxBlocking sets how many reads and writes of buffered files the
 // Context's Files may have in blocking system calls at once, each holding
 // an OS thread: reads the page cache could not serve, and writes (see
-// File). Further calls wait for their turn, holding no thread. The default
-// is the Context's capacity, up to 64. NewContext refuses n < 1.
+// File), and the reads of Blocks that TryNoWait sends again. Further calls
+// wait for their turn, holding no thread. The default is the Context's
+// capacity, up to 64. NewContext refuses n < 1.
 func MaxBlocking(n int) Option {
 	return func(c *config) { c.blocking, c.blockingSet = n, true }
 }
+
+// TryNoWait keeps the buffered reads of the Context's Blocks from holding
+// up its io_submit, as a File's are (see File). The kernel does a buffered
+// read inside io_submit, where a read of pages that are not in the page
+// cache waits for the disk and holds up every request of the same
+// io_submit, other goroutines' O_DIRECT reads included. With TryNoWait,
+// each CmdRead and CmdReadV Block on a buffered file whose file system
+// honours RWF_NOWAIT (xfs and block devices since Linux 4.13, ext4 since
+// 5.5, btrfs since 5.9) goes to the kernel with RWFNoWait added: what the
+// page cache holds is read at once, inside io_submit, and the rest does not
+// wait there. A read that comes back unfinished (EAGAIN, or fewer bytes
+// than asked) is sent again without the flag, for the bytes it lacks, in
+// an io_submit of its own made by a goroutine that waits for the disk,
+// holding an OS thread, as a pread would: at most MaxBlocking such
+// goroutines at once (shared with the Files' blocking calls). The Block
+// gets one Event, as without the option, whose N counts the bytes of both
+// parts; Stats.NoWaitHits and NoWaitFallbacks count them.
+//
+// A read that meets the end of the file comes back short, so it is sent
+// again too, to find that out: reads that end past the end of the file
+// each cost a second io_submit. Blocks that set RWFNoWait themselves keep
+// their EAGAIN events. Writes, and files on other file systems, go through
+// io_submit as they would without the option.
+func TryNoWait() Option { return func(c *config) { c.tryNoWait = true } }
 
 // blockingLimit returns MaxBlocking's limit for a Context of capacity
 // maxEvents.

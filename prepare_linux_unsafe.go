@@ -29,6 +29,9 @@ func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
 	if streamFD >= 0 {
 		r.Resfd = streamFD
 	}
+	if b.nowait {
+		r.RWFlags |= uint32(RWFNoWait)
+	}
 	switch b.cmd {
 	case CmdRead, CmdWrite:
 		r.Buf = b.pin(b.buf)

@@ -113,6 +113,15 @@ func (s *state) reap(out []Event, minNr, maxNr int, deadline time.Time, poll boo
 	if closed {
 		return out, errReapClosed
 	}
+	if s.tryNoWait {
+		var k int
+		if out, k = s.takeLate(out, maxNr); k > 0 {
+			minNr, maxNr = max(minNr-k, 0), maxNr-k
+			if maxNr == 0 {
+				return out, nil
+			}
+		}
+	}
 	// The wait is reckoned now that it is this call's turn.
 	wait := reapSlice
 	if !deadline.IsZero() {
@@ -145,10 +154,16 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 			continue
 		}
 		b := s.slots[slot]
+		res := ev.Res
+		if b.nowait {
+			var again bool
+			if res, again = s.noWaitOutcome(b, res); again {
+				continue // sent again: the slot stays taken
+			}
+		}
 		s.slots[slot] = nil
 		s.free = append(s.free, uint32(slot))
 		s.inflight--
-		res := ev.Res
 		if b.cancelled && b.cmd == CmdPoll && res == 0 {
 			// The kernel completes a cancelled poll with an empty
 			// mask; a poll that really fired always has a bit set.

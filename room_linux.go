@@ -149,6 +149,8 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		s.slots[slot] = b
 		s.claims++
 		b.slot, b.claim, b.yielded = slot, s.claims, false
+		b.nowait = s.tryNoWait && b.triesNoWait()
+		b.retried, b.skip = false, 0
 		if b.wait {
 			s.waitIn++
 		}

@@ -20,11 +20,13 @@ type Stats struct {
 	// aligned reads go to the kernel as they are and count nowhere here.
 	BouncedReads uint64
 	// Reads and writes of buffered files through File, which stay out of
-	// io_submit (see File): NoWaitHits counts reads the page cache served
-	// whole through RWF_NOWAIT, NoWaitFallbacks those it served only in
-	// part or not at all, and BlockingCalls the reads and writes finished
-	// in blocking system calls (the fallbacks, reads of files whose file
-	// system does not take RWF_NOWAIT, and writes).
+	// io_submit (see File), and reads of Blocks on a Context made with
+	// TryNoWait: NoWaitHits counts reads the page cache served whole
+	// through RWF_NOWAIT, NoWaitFallbacks those it served only in part or
+	// not at all, and BlockingCalls the reads and writes finished in
+	// blocking system calls (the fallbacks, a File's reads of files whose
+	// file system does not take RWF_NOWAIT, and its writes) or, for
+	// TryNoWait, sent again in an io_submit of their own.
 	NoWaitHits      uint64
 	NoWaitFallbacks uint64
 	BlockingCalls   uint64

@@ -61,8 +61,9 @@ import (
 // calls, and Close, wait for it meanwhile. Where a signal ends such a wait,
 // the kernel completes the request with EINTR (or EFAULT, for a copy to a
 // buffer that was waiting for its page) in its event, which is delivered
-// as it is: the caller submits it again. With O_DIRECT Submit returns once
-// the I/O is queued. Submit on a closed Context returns ErrClosed.
+// as it is: the caller submits it again. On a Context made with TryNoWait,
+// buffered reads wait for the disk elsewhere, and Submit only for what the
+// page cache holds. With O_DIRECT Submit returns once the I/O is queued. Submit on a closed Context returns ErrClosed.
 func (c *Context) Submit(blocks ...*Block) (int, error) {
 	defer runtime.KeepAlive(c)
 	return c.s.submit(context.Background(), blocks, false)

@@ -21,6 +21,9 @@ type target struct {
 	fileErr error    // why the file cannot be used at all
 	kind    fileKind // a directory, a socket or a stream: no reads or writes
 	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
+	// nowaitOK: a buffered file whose reads can try RWF_NOWAIT (see
+	// TryNoWait).
+	nowaitOK bool
 }
 
 // setFile records f and reads its descriptor now, to learn whether it is
@@ -35,6 +38,7 @@ func (b *Block) setFile(f syscall.Conn) {
 		b.fdBad = b.fd < 0
 		if b.kind = kindOf(b.fd); b.kind == kindFile {
 			b.dio = directAlign(b.fd)
+			b.nowaitOK = b.dio == (dioAlign{}) && nowaitReads(b.fd)
 		}
 	}
 }
@@ -43,7 +47,7 @@ func (b *Block) setFile(f syscall.Conn) {
 // plain file with no O_DIRECT alignment to check: setFile reads those, a
 // File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
-	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
+	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio, b.nowaitOK = f, rc, -1, false, err, kindFile, dioAlign{}, false
 	// A flush holds each file once (see hold.go), telling files apart by
 	// a key it compares with == and hashes into a map. A key must be a
 	// pointer: comparing two interface values of any other type can

@@ -166,6 +166,24 @@ int aioc_prep(void *iocb, const struct aioc_req *req);
 int aioc_submit(struct aioc_ctx *ctx, uint32_t n, uint32_t *submitted);
 
 /*
+ * aioc_resubmit submits the request in slot again, by itself, with its
+ * rw_flags replaced and, for PREAD, the first skip bytes left out (its
+ * buffer and offset advanced and its length cut by skip). It is for a
+ * request whose event came back unfinished, as a buffered read with
+ * RWF_NOWAIT does when the page cache lacks its pages (-EAGAIN, or a short
+ * count): the slot's iocb still holds it, and the caller, who has not
+ * reused the slot, sends it again without the flag. Its one io_submit call
+ * uses none of the memory aioc_submit does, so it may run on any thread
+ * while another submits or reaps; it may wait there as long as the
+ * buffered I/O takes. The caller must keep the fd open across the call.
+ * Returns 0 once the kernel took it (one more event comes), -EINVAL for a
+ * slot out of range, a skip on anything but PREAD or not below its length,
+ * or the negative errno of io_submit. EINTR is retried.
+ */
+int aioc_resubmit(struct aioc_ctx *ctx, uint32_t slot, uint32_t rw_flags,
+		  uint64_t skip);
+
+/*
  * aioc_reap reaps between min and max events (max at most nslots) into the
  * array aioc_events returns: first from the completion ring in user space,
  * with no system call, then, if that gave fewer than min, with io_getevents

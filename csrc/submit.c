@@ -51,3 +51,33 @@ int aioc_submit(struct aioc_ctx *ctx, uint32_t n, uint32_t *submitted)
 	*submitted = done;
 	return 0;
 }
+
+int aioc_resubmit(struct aioc_ctx *ctx, uint32_t slot, uint32_t rw_flags,
+		  uint64_t skip)
+{
+	if (slot >= ctx->nslots)
+		return -EINVAL;
+	struct iocb *cb = &ctx->iocbs[slot];
+	if (skip > 0) {
+		if (cb->aio_lio_opcode != IO_CMD_PREAD ||
+		    skip >= cb->u.c.nbytes)
+			return -EINVAL;
+		cb->u.c.buf = (char *)cb->u.c.buf + skip;
+		cb->u.c.nbytes -= skip;
+		cb->u.c.offset += (long long)skip;
+	}
+	cb->aio_rw_flags = rw_flags;
+	for (;;) {
+		int ret = io_submit(ctx->kctx, 1, &cb);
+		atomic_fetch_add_explicit(&ctx->count.submit_calls, 1,
+					  memory_order_relaxed);
+		if (ret == 1) {
+			atomic_fetch_add_explicit(&ctx->count.submitted, 1,
+						  memory_order_relaxed);
+			return 0;
+		}
+		if (ret == -EINTR)
+			continue;
+		return ret < 0 ? ret : -EAGAIN;
+	}
+}

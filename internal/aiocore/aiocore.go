@@ -162,6 +162,13 @@ func (x *Ctx) Submit(n int) (int, syscall.Errno) {
 	return int(*x.done), errno(r)
 }
 
+// Resubmit submits the request in slot again by itself, with rwFlags in
+// place of its flags and, for a read, its first skip bytes left out
+// (aioc_resubmit). It may run while another goroutine submits or reaps.
+func (x *Ctx) Resubmit(slot uint32, rwFlags uint32, skip uint64) syscall.Errno {
+	return errno(C.aioc_resubmit(x.c, C.uint32_t(slot), C.uint32_t(rwFlags), C.uint64_t(skip)))
+}
+
 // GetEvents reaps between min and max events into Events() with
 // io_getevents only (aioc_getevents). A negative timeout waits without
 // limit.

@@ -77,6 +77,23 @@ func TestRoundTrip(t *testing.T) {
 	if n, e := x.GetEvents(2, 1, 0); n != 0 || e != syscall.EINVAL {
 		t.Fatalf("GetEvents(2, 1) = %d, %v; want EINVAL", n, e)
 	}
+	// The slot's iocb still holds the poll: Resubmit sends it again,
+	// refusing a slot out of range and a skip on anything but a read.
+	if e := x.Resubmit(9, 0, 0); e != syscall.EINVAL {
+		t.Fatalf("Resubmit(9) = %v, want EINVAL", e)
+	}
+	if e := x.Resubmit(3, 0, 1); e != syscall.EINVAL {
+		t.Fatalf("Resubmit of a poll with a skip = %v, want EINVAL", e)
+	}
+	if e := x.Resubmit(3, 0, 0); e != 0 {
+		t.Fatalf("Resubmit(3) = %v", e)
+	}
+	if e := x.Cancel(3); e != 0 {
+		t.Fatalf("Cancel of the poll sent again = %v", e)
+	}
+	if n, e := x.GetEvents(1, 4, time.Second); n != 1 || e != 0 || x.Events()[0].Data != 3 {
+		t.Fatalf("GetEvents after Resubmit = %d, %v, %+v", n, e, x.Events()[0])
+	}
 }
 
 func TestDioAlign(t *testing.T) {

@@ -1,0 +1,144 @@
+//go:build linux && cgo
+
+package aio
+
+import (
+	"syscall"
+)
+
+// TryNoWait's reads (see the option): a buffered read goes to the kernel
+// with RWF_NOWAIT, so that io_submit copies what the page cache holds and
+// waits for nothing; what comes back unfinished is sent again without the
+// flag by a goroutine of its own, in an io_submit no other request shares,
+// where it may wait for the disk. The slot stays taken from the first
+// io_submit to the last event, so the kernel finds the request in the
+// slot's iocb as the first io_submit left it, and its event arrives as
+// any other, through the ring, on every way of reaping.
+
+// triesNoWait reports whether TryNoWait sends b with RWF_NOWAIT first: a
+// read of a buffered file that honours the flag, which has not asked for
+// RWF_NOWAIT itself (then its EAGAIN is its caller's to see).
+func (b *Block) triesNoWait() bool {
+	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0
+}
+
+// length returns the bytes a read or write Block asks for.
+func (b *Block) length() int64 {
+	if b.cmd == CmdRead || b.cmd == CmdWrite {
+		return int64(len(b.buf))
+	}
+	var n int64
+	for _, p := range b.bufs {
+		n += int64(len(p))
+	}
+	return n
+}
+
+// noWaitOutcome looks at the result res of a read b sent with RWF_NOWAIT
+// first. It returns again set when it has sent the read again (retry), or
+// else the result to deliver: for a read sent again, the bytes of both
+// parts. The caller holds reapMu and mu.
+func (s *state) noWaitOutcome(b *Block, res int64) (int64, bool) {
+	if b.retried {
+		if res < 0 && b.skip > 0 {
+			// As pread does: the bytes read before the error.
+			return b.skip, false
+		}
+		if res >= 0 {
+			res += b.skip
+		}
+		return res, false
+	}
+	unfinished := res == -int64(syscall.EAGAIN) || res > 0 && res < b.length()
+	if !unfinished {
+		if res >= 0 {
+			s.files.nowaitHits.add(uintptr(b.slot) << 12)
+		}
+		return res, false
+	}
+	s.files.nowaitFallbacks.Add(1)
+	b.retried = true
+	// A read's rest goes again from where the cache ran out; a readv
+	// goes again whole, as its iovecs cannot be cut in the iocb.
+	if res > 0 && b.cmd == CmdRead {
+		b.skip = res
+	}
+	s.retries.Add(1)
+	go s.retry(b)
+	return 0, true
+}
+
+// retry sends b again without RWF_NOWAIT, once the Context's limit on
+// blocking calls lets it (MaxBlocking), holding its file open so that the
+// descriptor in its iocb is still its file's. A read that cannot be sent
+// (its file closed since, the kernel refusing it, or Close come first)
+// ends with an event of its own: the bytes the first part read, if any,
+// else the errno (ECANCELED for Close).
+func (s *state) retry(b *Block) {
+	defer s.retries.Done()
+	select {
+	case s.blocking <- struct{}{}:
+	case <-s.closedCh:
+		s.endRetry(b, syscall.ECANCELED)
+		return
+	}
+	defer func() { <-s.blocking }()
+	s.files.blocking.Add(1)
+	s.mu.Lock()
+	core := s.core // live: Close waits for retries before destroying it
+	s.mu.Unlock()
+	var e syscall.Errno
+	send := func(uintptr) { e = core.Resubmit(b.slot, uint32(b.rwFlags), uint64(b.skip)) }
+	if _, raw := b.rc.(rawFD); raw {
+		send(0) // the caller keeps a raw FD open until the event
+	} else if control(b.rc, send) != nil {
+		e = syscall.EBADF // closed since the first part went in
+	}
+	if e != 0 {
+		s.endRetry(b, e)
+	}
+}
+
+// endRetry delivers the event of a read that retry could not send again,
+// for errno e, as collect would deliver it. A Manual Context keeps it for
+// the next GetEvents (see takeLate).
+func (s *state) endRetry(b *Block, e syscall.Errno) {
+	res := -int64(e)
+	if b.skip > 0 {
+		res = b.skip
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slots[b.slot] = nil
+	s.free = append(s.free, b.slot)
+	s.inflight--
+	ev := Event{Block: b, Res: res}
+	switch {
+	case b.wait:
+		s.waitIn--
+		b.complete(ev)
+	case s.manual:
+		b.release()
+		if !s.closed { // Close discards what is not reaped
+			s.late = append(s.late, ev)
+		}
+	default:
+		// As in giveBack, the slot given back makes the room: the send
+		// does not block.
+		b.release()
+		s.events <- ev
+	}
+	s.signalRoom()
+	s.checkIdle()
+}
+
+// takeLate appends to out, up to max events, those endRetry kept for
+// GetEvents, and returns how many. The caller holds reapMu.
+func (s *state) takeLate(out []Event, max int) ([]Event, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := min(len(s.late), max)
+	out = append(out, s.late[:k]...)
+	s.late = append(s.late[:0], s.late[k:]...)
+	return out, k
+}
