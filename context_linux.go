@@ -261,6 +261,7 @@ func (s *state) close() error {
 				b.release()
 			}
 		}
+		s.late = nil // their Blocks were in slots
 		s.inflight, s.waitIn = 0, 0
 		s.mu.Unlock()
 		if !s.manual {

@@ -103,6 +103,7 @@ func (s *state) completions(yield func(Event) bool) {
 		return
 	}
 	s.iterating.Add(1)
+	defer s.afterLoop()
 	defer s.iterating.Add(-1)
 	defer s.flushDeferred()
 	for {
@@ -127,6 +128,21 @@ func (s *state) completions(yield func(Event) bool) {
 		if !s.yieldOne(yield, ev) {
 			return
 		}
+	}
+}
+
+// afterLoop pumps once a Completions loop has ended: completions that the
+// loop would have reaped itself (needsWakeup left the eventfd disarmed for
+// them, while it ran) must now wake the stream goroutine. As a flush does,
+// it leaves the pump to the holder of reapMu if it cannot take it.
+func (s *state) afterLoop() {
+	s.pumpWanted.Store(true)
+	if s.reapMu.TryLock() {
+		s.pumpWanted.Store(false)
+		if !s.stopped {
+			s.pump()
+		}
+		s.unlockReap()
 	}
 }
 

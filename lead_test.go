@@ -65,26 +65,38 @@ func TestCompletionsNaturalLoop(t *testing.T) {
 }
 
 // A Submit of a yielded Block from the body goes to the kernel even when
-// the body breaks right after it: the loop flushes as it ends.
+// the body breaks right after it: the loop flushes as it ends. Its event
+// comes through Events, whether its I/O ended inside io_submit (buffered)
+// or is still in flight when the loop has ended (a large O_DIRECT read),
+// which the loop, as it ran, left to itself to reap.
 func TestCompletionsBreakAfterSubmit(t *testing.T) {
-	ctx := streamContext(t, 4)
-	f := tempFile(t, pattern(4096, 1))
-	b := aio.NewRead(f, make([]byte, 512), 0)
-	submit(t, ctx, b)
-	for ev := range ctx.Completions() {
-		if _, err := ctx.Submit(ev.Block); err != nil {
-			t.Fatal(err)
-		}
-		break
-	}
-	// Its event comes, through Events now that no loop runs.
-	select {
-	case ev := <-ctx.Events():
-		if ev.Block != b || ev.N() != 512 {
-			t.Fatalf("event %+v", ev)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the Block submitted before the break never completed")
+	df, _ := directFile(t, 32<<20)
+	for _, c := range []struct {
+		name string
+		b    *aio.Block
+		n    int
+	}{
+		{"buffered", aio.NewRead(tempFile(t, pattern(4096, 1)), make([]byte, 512), 0), 512},
+		{"O_DIRECT", aio.NewRead(df, aligned(16<<20), 16<<20), 16 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := streamContext(t, 4)
+			submit(t, ctx, c.b)
+			for ev := range ctx.Completions() {
+				if _, err := ctx.Submit(ev.Block); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+			select {
+			case ev := <-ctx.Events():
+				if ev.Block != c.b || ev.N() != c.n {
+					t.Fatalf("event %+v", ev)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the Block submitted before the break never completed; %d in flight", ctx.InFlight())
+			}
+		})
 	}
 }
 

@@ -17,9 +17,11 @@ import (
 
 // triesNoWait reports whether TryNoWait sends b with RWF_NOWAIT first: a
 // read of a buffered file that honours the flag, which has not asked for
-// RWF_NOWAIT itself (then its EAGAIN is its caller's to see).
+// RWF_NOWAIT itself (then its EAGAIN is its caller's to see), and signals
+// no eventfd of its own (SetResFD): each of the two sends would add 1 to
+// it, for one event.
 func (b *Block) triesNoWait() bool {
-	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0
+	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0 && b.resfd < 0
 }
 
 // length returns the bytes a read or write Block asks for.
@@ -88,11 +90,15 @@ func (s *state) retry(b *Block) {
 	core := s.core // live: Close waits for retries before destroying it
 	s.mu.Unlock()
 	var e syscall.Errno
-	send := func(uintptr) { e = core.Resubmit(b.slot, uint32(b.rwFlags), uint64(b.skip)) }
+	sent := false
+	send := func(uintptr) { sent, e = true, core.Resubmit(b.slot, uint32(b.rwFlags), uint64(b.skip)) }
 	if _, raw := b.rc.(rawFD); raw {
 		send(0) // the caller keeps a raw FD open until the event
-	} else if control(b.rc, send) != nil {
-		e = syscall.EBADF // closed since the first part went in
+	} else if control(b.rc, send) != nil && !sent {
+		// Closed since the first part went in. (A Control that ran
+		// send and then failed held the file all the same, as in
+		// holdFrom: what the kernel said stands.)
+		e = syscall.EBADF
 	}
 	if e != 0 {
 		s.endRetry(b, e)
@@ -100,29 +106,27 @@ func (s *state) retry(b *Block) {
 }
 
 // endRetry delivers the event of a read that retry could not send again,
-// for errno e, as collect would deliver it. A Manual Context keeps it for
-// the next GetEvents (see takeLate).
+// for errno e, as collect would deliver it. The errno is the result even
+// when the first part read some bytes: a short count with no error would
+// read as the end of the file.
 func (s *state) endRetry(b *Block, e syscall.Errno) {
-	res := -int64(e)
-	if b.skip > 0 {
-		res = b.skip
-	}
+	ev := Event{Block: b, Res: -int64(e)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.manual {
+		// For the next GetEvents (takeLate). Until then the Block
+		// keeps its slot, as an event in the ring keeps it until it is
+		// reaped; Close discards it with the rest.
+		s.late = append(s.late, ev)
+		return
+	}
 	s.slots[b.slot] = nil
 	s.free = append(s.free, b.slot)
 	s.inflight--
-	ev := Event{Block: b, Res: res}
-	switch {
-	case b.wait:
+	if b.wait {
 		s.waitIn--
 		b.complete(ev)
-	case s.manual:
-		b.release()
-		if !s.closed { // Close discards what is not reaped
-			s.late = append(s.late, ev)
-		}
-	default:
+	} else {
 		// As in giveBack, the slot given back makes the room: the send
 		// does not block.
 		b.release()
@@ -138,7 +142,19 @@ func (s *state) takeLate(out []Event, max int) ([]Event, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := min(len(s.late), max)
-	out = append(out, s.late[:k]...)
-	s.late = append(s.late[:0], s.late[k:]...)
+	for _, ev := range s.late[:k] {
+		b := ev.Block
+		s.slots[b.slot] = nil
+		s.free = append(s.free, b.slot)
+		s.inflight--
+		b.release()
+		out = append(out, ev)
+	}
+	n := copy(s.late, s.late[k:])
+	clear(s.late[n:])
+	s.late = s.late[:n]
+	if k > 0 {
+		s.signalRoom()
+	}
 	return out, k
 }

@@ -5,6 +5,8 @@ package aio_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"os"
 	"syscall"
 	"testing"
@@ -286,6 +288,15 @@ func TestTryNoWaitTurns(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Release()
+		// The read sent again fails, but its Block stays in flight
+		// until GetEvents hands out its event.
+		if !settles(func() bool { return ctx.Stats().BlockingCalls == 2 }) {
+			t.Fatal("the second read never had its turn")
+		}
+		time.Sleep(20 * time.Millisecond)
+		if err := gone.SetBuffer(make([]byte, 1)); !gone.InFlight() || !errors.Is(err, aio.ErrInFlight) {
+			t.Fatalf("a Block whose event GetEvents has not handed out: InFlight %v, SetBuffer %v", gone.InFlight(), err)
+		}
 		for _, ev := range reap(t, ctx, 2) {
 			switch {
 			case ev.Block == gone && ev.Err() != syscall.EBADF:
@@ -298,4 +309,35 @@ func TestTryNoWaitTurns(t *testing.T) {
 			t.Fatal("Blocks still in flight after their events")
 		}
 	})
+}
+
+// A Block with an eventfd of its own (SetResFD) is sent once, without
+// RWF_NOWAIT: sent twice, it would signal its eventfd twice for one event,
+// and a caller that reaps as many events as its eventfd counts would wait
+// for ever.
+func TestTryNoWaitResFD(t *testing.T) {
+	f := tempFile(t, pattern(1<<20, 3))
+	noWaitBlocksOrSkip(t, f)
+	ctx := streamContext(t, 4, aio.TryNoWait(), aio.Manual())
+	efd, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, 0, 0)
+	if e != 0 {
+		t.Fatalf("eventfd2: %v", e)
+	}
+	defer syscall.Close(int(efd))
+	b := aio.NewRead(f, make([]byte, 8192), 0)
+	b.SetResFD(int(efd))
+	if aio.BlockTriesNoWait(b) {
+		t.Fatal("a Block with its own eventfd tries RWF_NOWAIT")
+	}
+	dropCache(t, f)
+	if ev := do(t, ctx, b); ev.N() != 8192 {
+		t.Fatalf("read: res %d (%v)", ev.Res, ev.Err())
+	}
+	var count [8]byte
+	if _, err := syscall.Read(int(efd), count[:]); err != nil {
+		t.Fatal(err)
+	}
+	if n := binary.LittleEndian.Uint64(count[:]); n != 1 {
+		t.Fatalf("the eventfd counted %d completions for one event", n)
+	}
 }
