@@ -29,6 +29,22 @@ func dropCache(t testing.TB, f *os.File) {
 	}
 }
 
+// untilFallback runs attempt, which drops pages from the page cache and
+// reads them, until a read comes back from RWF_NOWAIT unfinished, as attempt
+// reports, up to 50 times. A read of dropped pages does not always: the
+// NOWAIT read itself starts reading them from the disk, and on a fast disk
+// (this project's VM, its host caching the file) it sometimes finds them
+// read when it looks again: 76 of 500 dropped 4 KiB pages, measured.
+func untilFallback(t testing.TB, what string, attempt func() bool) {
+	t.Helper()
+	for range 50 {
+		if attempt() {
+			return
+		}
+	}
+	t.Fatalf("%s: 50 reads of dropped pages, and RWF_NOWAIT read every one whole", what)
+}
+
 // noWaitOrSay reports whether file's reads try RWF_NOWAIT, and says in the
 // log why not where they do not: a file system or kernel that does not take
 // it for buffered reads (tmpfs, or xfs before 4.13, ext4 before 5.5, btrfs
@@ -79,17 +95,23 @@ func TestFileBufferedNoWait(t *testing.T) {
 		t.Fatalf("102 reads: %d blocking calls", st.BlockingCalls)
 	}
 
-	dropCache(t, f)
-	before = ctx.Stats()
 	off := int64(size / 2)
-	if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
-		t.Fatalf("cold ReadAt: %d, %v", n, err)
-	}
-	st = ctx.Stats()
-	if nowait && (st.NoWaitFallbacks != before.NoWaitFallbacks+1 || st.BlockingCalls != before.BlockingCalls+1) {
-		t.Fatalf("a cold read: NOWAIT fallbacks %d→%d, blocking calls %d→%d; want one more each",
-			before.NoWaitFallbacks, st.NoWaitFallbacks, before.BlockingCalls, st.BlockingCalls)
-	}
+	untilFallback(t, "cold ReadAt", func() bool {
+		dropCache(t, f)
+		before = ctx.Stats()
+		if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil || !bytes.Equal(buf, data[off:off+int64(len(buf))]) {
+			t.Fatalf("cold ReadAt: %d, %v", n, err)
+		}
+		st = ctx.Stats()
+		if nowait && st.NoWaitHits == before.NoWaitHits+1 && st.BlockingCalls == before.BlockingCalls {
+			return false // read whole after all: try again
+		}
+		if nowait && (st.NoWaitFallbacks != before.NoWaitFallbacks+1 || st.BlockingCalls != before.BlockingCalls+1) {
+			t.Fatalf("a cold read: NOWAIT fallbacks %d→%d, blocking calls %d→%d; want one more each",
+				before.NoWaitFallbacks, st.NoWaitFallbacks, before.BlockingCalls, st.BlockingCalls)
+		}
+		return true
+	})
 	if n, err := file.ReadAt(buf, off); n != len(buf) || err != nil {
 		t.Fatalf("ReadAt again: %d, %v", n, err)
 	}

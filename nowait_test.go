@@ -85,7 +85,9 @@ func TestTryNoWait(t *testing.T) {
 			last := ctx.Stats()
 			// read checks ev against the file's bytes at off and the
 			// Stats that the read moved: hits, fallbacks, io_submits.
-			read := func(what string, ev aio.Event, off int64, n, hits, fallbacks, calls int) {
+			// With mayHit, a read whole at the first try (see
+			// untilFallback) passes too, and read reports false.
+			read := func(what string, ev aio.Event, off int64, n, hits, fallbacks, calls int, mayHit bool) bool {
 				t.Helper()
 				b := ev.Block
 				got := make([]byte, 0, n)
@@ -104,52 +106,69 @@ func TestTryNoWait(t *testing.T) {
 				// its io_submit has returned and been counted.
 				var st aio.Stats
 				var dh, df, dc, db uint64
+				hit := false
 				if !settles(func() bool {
 					st = ctx.Stats()
 					dh, df = st.NoWaitHits-last.NoWaitHits, st.NoWaitFallbacks-last.NoWaitFallbacks
 					dc, db = st.IOSubmitCalls-last.IOSubmitCalls, st.BlockingCalls-last.BlockingCalls
-					return dh == uint64(hits) && df == uint64(fallbacks) && db == uint64(fallbacks) && dc == uint64(calls)
+					hit = mayHit && dh == 1 && df == 0 && db == 0 && dc == 1
+					return hit || dh == uint64(hits) && df == uint64(fallbacks) && db == uint64(fallbacks) && dc == uint64(calls)
 				}) {
 					t.Fatalf("%s: %d hits, %d fallbacks, %d blocking calls, %d io_submit calls; want %d, %d, %d, %d",
 						what, dh, df, db, dc, hits, fallbacks, fallbacks, calls)
 				}
 				last = st
+				return !hit
 			}
 
 			b := aio.NewRead(f, make([]byte, 10000), 12345)
 			if _, err := f.ReadAt(make([]byte, 10000), 12345); err != nil {
 				t.Fatal(err)
 			}
-			read("cached", completeOne(t, ctx, mode, b), 12345, 10000, 1, 0, 1)
+			read("cached", completeOne(t, ctx, mode, b), 12345, 10000, 1, 0, 1, false)
 
-			dropCache(t, f)
 			b.SetOffset(50000)
-			read("uncached", completeOne(t, ctx, mode, b), 50000, 10000, 0, 1, 2)
+			untilFallback(t, "uncached", func() bool {
+				dropCache(t, f)
+				return read("uncached", completeOne(t, ctx, mode, b), 50000, 10000, 0, 1, 2, true)
+			})
 
-			dropCache(t, f)
-			if _, err := f.ReadAt(make([]byte, 4096), 98304); err != nil {
-				t.Fatal(err)
-			}
 			part := aio.NewRead(f, make([]byte, 20000), 98304)
-			read("the first page cached", completeOne(t, ctx, mode, part), 98304, 20000, 0, 1, 2)
+			untilFallback(t, "the first page cached", func() bool {
+				dropCache(t, f)
+				if _, err := f.ReadAt(make([]byte, 4096), 98304); err != nil {
+					t.Fatal(err)
+				}
+				return read("the first page cached", completeOne(t, ctx, mode, part), 98304, 20000, 0, 1, 2, true)
+			})
 
 			// Cached to the end: the short count is sent again, to
 			// find the end.
 			across := aio.NewRead(f, make([]byte, 8192), size-100)
-			read("across the end", completeOne(t, ctx, mode, across), size-100, 100, 0, 1, 2)
+			read("across the end", completeOne(t, ctx, mode, across), size-100, 100, 0, 1, 2, false)
 			across.SetOffset(size + 10)
-			read("past the end", completeOne(t, ctx, mode, across), size, 0, 1, 0, 1)
+			read("past the end", completeOne(t, ctx, mode, across), size, 0, 1, 0, 1, false)
 
-			dropCache(t, f)
 			v := aio.NewReadV(f, [][]byte{make([]byte, 1000), make([]byte, 3000)}, 777)
-			read("readv, uncached", completeOne(t, ctx, mode, v), 777, 4000, 0, 1, 2)
+			untilFallback(t, "readv, uncached", func() bool {
+				dropCache(t, f)
+				return read("readv, uncached", completeOne(t, ctx, mode, v), 777, 4000, 0, 1, 2, true)
+			})
 
-			dropCache(t, f)
 			own := aio.NewRead(f, make([]byte, 4096), 8192)
 			own.SetRWFlags(aio.RWFNoWait)
-			if ev := completeOne(t, ctx, mode, own); ev.Err() != syscall.EAGAIN {
-				t.Fatalf("a Block with its own RWFNoWait, uncached: res %d (%v); want EAGAIN", ev.Res, ev.Err())
-			}
+			untilFallback(t, "a Block with its own RWFNoWait, uncached", func() bool {
+				dropCache(t, f)
+				ev := completeOne(t, ctx, mode, own)
+				if ev.N() == 4096 {
+					return false
+				}
+				if ev.Err() != syscall.EAGAIN {
+					t.Fatalf("a Block with its own RWFNoWait, uncached: res %d (%v); want EAGAIN", ev.Res, ev.Err())
+				}
+				return true
+			})
+			last = ctx.Stats()
 		})
 	}
 	// Without the option nothing tries RWF_NOWAIT.
@@ -163,36 +182,50 @@ func TestTryNoWait(t *testing.T) {
 
 // stalledRetry submits a stalled read on ctx with its file's pages dropped,
 // so that TryNoWait sends it again, where its copy stalls: out of the
-// Context's shared io_submit. It returns once the read is sent again.
-func stalledRetry(t *testing.T, ctx *aio.Context, s *stall) {
+// Context's shared io_submit. It returns the stall once the read is sent
+// again. Where RWF_NOWAIT reads the dropped page whole after all (see
+// untilFallback), the copy stalls inside Submit instead: it releases that
+// stall, takes its event and tries again with a new one.
+func stalledRetry(t *testing.T, ctx *aio.Context) *stall {
 	t.Helper()
-	f := s.Read.File().(*os.File)
-	noWaitBlocksOrSkip(t, f)
-	dropCache(t, f)
-	before := ctx.Stats().BlockingCalls
-	submitted := make(chan error, 1)
-	go func() {
-		_, err := ctx.Submit(s.Read)
-		submitted <- err
-	}()
-	select {
-	case err := <-submitted:
-		if err != nil {
-			t.Fatal(err)
+	for range 10 {
+		s := newStall(t)
+		f := s.Read.File().(*os.File)
+		noWaitBlocksOrSkip(t, f)
+		dropCache(t, f)
+		before := ctx.Stats().BlockingCalls
+		submitted := make(chan error, 1)
+		go func() {
+			_, err := ctx.Submit(s.Read)
+			submitted <- err
+		}()
+		select {
+		case err := <-submitted:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(2 * time.Second):
+			s.Release() // read whole by RWF_NOWAIT, its copy stalled
+			if err := <-submitted; err != nil {
+				t.Fatal(err)
+			}
+			await(t, ctx, 1)
+			continue
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Submit of an uncached read waited inside io_submit")
-	}
-	if ctx.Events() == nil {
-		// Manual: the EAGAIN is reaped, and the read sent again, by
-		// GetEvents.
-		if evs, err := ctx.GetEvents(0, 8, 0); len(evs) != 0 || err != nil {
-			t.Fatalf("GetEvents while the read is sent again: %v, %v", evs, err)
+		if ctx.Events() == nil {
+			// Manual: the EAGAIN is reaped, and the read sent
+			// again, by GetEvents.
+			if evs, err := ctx.GetEvents(0, 8, 0); len(evs) != 0 || err != nil {
+				t.Fatalf("GetEvents while the read is sent again: %v, %v", evs, err)
+			}
 		}
+		if !settles(func() bool { return ctx.Stats().BlockingCalls > before }) {
+			t.Fatal("the uncached read was not sent again")
+		}
+		return s
 	}
-	if !settles(func() bool { return ctx.Stats().BlockingCalls > before }) {
-		t.Fatal("the uncached read was not sent again")
-	}
+	t.Fatal("10 reads of a dropped page, and RWF_NOWAIT read every one whole")
+	return nil
 }
 
 // A buffered read that must wait for its data waits in an io_submit of its
@@ -203,8 +236,7 @@ func TestTryNoWaitBlocksNobody(t *testing.T) {
 	df, data := directFile(t, 1<<20)
 	cached := pattern(8192, 4)
 	bf := tempFile(t, cached)
-	s := newStall(t)
-	stalledRetry(t, ctx, s)
+	s := stalledRetry(t, ctx)
 
 	for i := range 50 {
 		d := aio.NewRead(df, aligned(4096), readOffset(i, len(data)))
@@ -241,6 +273,46 @@ func TestTryNoWaitBlocksNobody(t *testing.T) {
 	}
 }
 
+// waitingRetry submits a read of a new file with its page dropped, until
+// one comes back from RWF_NOWAIT unfinished (see untilFallback), and
+// returns it, and its file, once its retry waits for its turn (MaxBlocking
+// 1, taken by a stalled retry).
+func waitingRetry(t *testing.T, ctx *aio.Context) (*aio.Block, *os.File) {
+	t.Helper()
+	for range 50 {
+		f := tempFile(t, pattern(4096, 2))
+		dropCache(t, f)
+		b := aio.NewRead(f, make([]byte, 4096), 0)
+		before := ctx.Stats().NoWaitFallbacks
+		submit(t, ctx, b)
+		if ctx.Events() == nil {
+			evs, err := ctx.GetEvents(0, 8, 0)
+			switch {
+			case err != nil || len(evs) > 1 || len(evs) == 1 && evs[0].Block != b:
+				t.Fatalf("GetEvents while the read waits for its turn: %v, %v", evs, err)
+			case len(evs) == 1:
+				continue // read whole
+			}
+			return b, f
+		}
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if ctx.Stats().NoWaitFallbacks > before {
+				return b, f
+			}
+			select {
+			case ev := <-ctx.Events():
+				if ev.Block != b {
+					t.Fatalf("event for %p", ev.Block)
+				}
+				deadline = time.Time{} // read whole: try again
+			default:
+			}
+		}
+	}
+	t.Fatal("50 reads of a dropped page, and RWF_NOWAIT read every one whole")
+	return nil, nil
+}
+
 // Reads sent again take turns under MaxBlocking. One waiting for its turn
 // when Close comes ends with ECANCELED, while Close waits for the one in
 // the kernel; on a Manual Context, one whose file was closed meanwhile
@@ -248,15 +320,8 @@ func TestTryNoWaitBlocksNobody(t *testing.T) {
 func TestTryNoWaitTurns(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
 		ctx := streamContext(t, 8, aio.TryNoWait(), aio.MaxBlocking(1))
-		s := newStall(t)
-		stalledRetry(t, ctx, s)
-		f := tempFile(t, pattern(4096, 2))
-		dropCache(t, f)
-		waiting := aio.NewRead(f, make([]byte, 4096), 0)
-		submit(t, ctx, waiting)
-		if !settles(func() bool { return ctx.Stats().NoWaitFallbacks == 2 }) {
-			t.Fatal("the second uncached read came back from NOWAIT unfinished, but was not given to a retry")
-		}
+		s := stalledRetry(t, ctx)
+		waiting, _ := waitingRetry(t, ctx)
 		closed := make(chan error, 1)
 		go func() { closed <- ctx.Close() }()
 		if ev := recv(t, ctx); ev.Block != waiting || ev.Err() != syscall.ECANCELED {
@@ -275,15 +340,8 @@ func TestTryNoWaitTurns(t *testing.T) {
 	})
 	t.Run("closed file", func(t *testing.T) {
 		ctx := streamContext(t, 8, aio.TryNoWait(), aio.MaxBlocking(1), aio.Manual())
-		s := newStall(t)
-		stalledRetry(t, ctx, s)
-		f := tempFile(t, pattern(4096, 2))
-		dropCache(t, f)
-		gone := aio.NewRead(f, make([]byte, 4096), 0)
-		submit(t, ctx, gone)
-		if evs, err := ctx.GetEvents(0, 8, 0); len(evs) != 0 || err != nil {
-			t.Fatalf("GetEvents while the read waits for its turn: %v, %v", evs, err)
-		}
+		s := stalledRetry(t, ctx)
+		gone, f := waitingRetry(t, ctx)
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
