@@ -30,6 +30,7 @@ type state struct {
 	free     []uint32 // free slot numbers, a stack
 	inflight int      // Blocks claimed whose events have not been reaped
 	waitIn   int      // how many of them are set to wait (SetWait)
+	pollIn   int      // how many are polls, which leadStream does not wait for
 	queue    []queued // claimed, waiting for io_submit, in order
 	spare    []queued // the queue's other buffer, for the flush at work
 	claims   uint64   // numbers claims of Blocks, to tell them apart
@@ -67,6 +68,7 @@ type state struct {
 	waiting   atomic.Int32
 	iterating atomic.Int32
 	inBody    atomic.Int32 // Completions loops running their bodies
+	gathering atomic.Bool  // the leading stream goroutine flushes detached Submits (leadStream)
 	// pumpWanted: a flush found reapMu taken and left its pump to the
 	// holder (see unlockReap).
 	pumpWanted atomic.Bool
@@ -262,7 +264,7 @@ func (s *state) close() error {
 			}
 		}
 		s.late = nil // their Blocks were in slots
-		s.inflight, s.waitIn = 0, 0
+		s.inflight, s.waitIn, s.pollIn = 0, 0, 0
 		s.mu.Unlock()
 		if !s.manual {
 			close(s.events)

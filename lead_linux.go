@@ -15,9 +15,10 @@ package aio
 // (another Block's Wait, the Events channel) and returns its own with no
 // hop. The others wait for their events as followers, and the stream
 // goroutine stands in when no leader is left: the eventfd is armed only
-// while completions are awaited that no leader will reap (needsWakeup).
-// A leader holds an OS thread while it waits, as a pread does; followers
-// hold none.
+// while completions are awaited that no leader will reap (needsWakeup),
+// and once it wakes the stream goroutine, that goroutine leads for as long
+// as such disk I/O is in flight (leadStream). A leader holds an OS thread
+// while it waits, as a pread does; followers hold none.
 
 // needsWakeup reports whether completions still to come must wake the
 // stream goroutine: always while Close drains; else when a goroutine waits

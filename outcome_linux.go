@@ -160,6 +160,9 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	s.slots[b.slot] = nil
 	s.free = append(s.free, b.slot)
 	s.inflight--
+	if b.cmd == CmdPoll {
+		s.pollIn--
+	}
 	if b.wait {
 		s.waitIn--
 	}

@@ -164,6 +164,9 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 		s.slots[slot] = nil
 		s.free = append(s.free, uint32(slot))
 		s.inflight--
+		if b.cmd == CmdPoll {
+			s.pollIn--
+		}
 		if b.cancelled && b.cmd == CmdPoll && res == 0 {
 			// The kernel completes a cancelled poll with an empty
 			// mask; a poll that really fired always has a bit set.

@@ -154,6 +154,9 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		if b.wait {
 			s.waitIn++
 		}
+		if b.cmd == CmdPoll {
+			s.pollIn++
+		}
 		b.clearWait()
 		b.unsent = nil
 		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})

@@ -4,6 +4,7 @@ package aio
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -101,9 +102,59 @@ func (s *state) run() {
 			return
 		}
 		s.armed = false // one-shot: it disarmed as it fired
+		s.leadStream()
 		s.pump()
 		s.unlockReap()
 	}
+}
+
+// leadStream makes the stream goroutine, once a completion has woken it,
+// the leader (see lead_linux.go) for as long as disk I/O that nobody else
+// reaps is in flight: I/O bound for Events, or I/O whose Waits follow. It
+// waits in io_getevents, as the C loop does, rather than going back to the
+// network poller after each batch, which took an epoll_wait on the
+// poller's thread, an epoll_wait, an eventfd read and an epoll_ctl to arm
+// again for each wakeup (10.1 system calls per read at 1 in flight; 4.3
+// this way, against the C loop's 2). Pending polls do not count: a Context
+// that only waits for sockets holds no thread. It holds one OS thread while
+// it leads, for the whole Context.
+//
+// After each batch it delivers, it yields its processor, so that the
+// goroutines it woke run at once and submit again; Submits of Blocks set to
+// wait (Block.Wait, File) meanwhile only queue (gathering), and it sends
+// them to the kernel in one io_submit before it waits again, as the C loop
+// resubmits a batch. With 32 goroutines each reading through Submit and
+// Wait, that took the reads per second from 39 k to 79 k and the CPU per
+// read from 22 to 7.5 µs (perf stat, aio-wait at 32, one run each). The
+// caller holds reapMu.
+func (s *state) leadStream() {
+	s.leading.Store(true)
+	delivered := s.reapOnce() > 0
+	for {
+		if delivered {
+			// The goroutines it woke take their events and submit
+			// again: detached Submits only queue while gathering is
+			// set, and go to the kernel in one io_submit here.
+			s.gathering.Store(true)
+			runtime.Gosched()
+			s.gathering.Store(false)
+			s.flushQueued()
+		}
+		// A Completions loop reaps for itself: leave it the ring.
+		s.mu.Lock()
+		lead := s.inflight > s.pollIn && (s.inflight > s.waitIn || s.waiting.Load() > 0) && s.iterating.Load() == 0
+		s.mu.Unlock()
+		if !lead {
+			break
+		}
+		n, e := s.core.Reap(1, len(s.slots), reapSlice)
+		if e != 0 {
+			break
+		}
+		s.deliver(n)
+		delivered = n > 0
+	}
+	s.leading.Store(false)
 }
 
 // pump delivers what the ring holds and makes sure that completions still

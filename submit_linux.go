@@ -170,7 +170,12 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 					s.flushQueued()
 				}
 			case detach:
-				s.flushQueued()
+				// A leading stream goroutine flushes what its
+				// wakeups queue (see leadStream); it looks at the
+				// queue after it clears gathering.
+				if !s.gathering.Load() {
+					s.flushQueued()
+				}
 			default:
 				s.flushLocked() // ours, unless the previous holder took them
 				s.flushQueued()
