@@ -18,8 +18,9 @@
 //	}
 //
 // Go's network poller watches the eventfd every request signals, so an idle
-// Context holds no OS thread; completions are read from the kernel's ring in
-// user space. A Block set with SetWait completes through Block.Wait instead,
+// Context holds no OS thread (while disk I/O is in flight, one goroutine
+// waits for it in io_getevents, holding one); completions are read from the
+// kernel's ring in user space. A Block set with SetWait completes through Block.Wait instead,
 // which takes a context.Context. A Context made with the Manual option has
 // no channel: GetEvents reaps its completions, as io_getevents does.
 //
