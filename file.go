@@ -143,7 +143,7 @@ func (c *Context) File(f *os.File) (*File, error) {
 func (f *File) newBlock() any {
 	b := &Block{request: request{cmd: CmdRead, resfd: -1}}
 	b.bind(FD(f.fd), rawFD(f.fd), nil)
-	b.kind, b.dio = f.kind, f.dio
+	b.kind, b.dio, b.direct = f.kind, f.dio, f.direct
 	b.SetWait(true)
 	return b
 }

@@ -75,14 +75,23 @@ func (s *state) lead(done func() bool) bool {
 // follow counts the caller among the goroutines waiting for a leader or
 // the stream goroutine to deliver their event, and makes sure one will:
 // with no leader, it arms the eventfd. unfollow ends it.
+//
+// It never waits for reapMu, as a flush does not: the stream goroutine may
+// hold it for as long as disk I/O is in flight (leadStream), and a follower
+// queued behind it would keep it leading, by being counted in waiting, and
+// could not return at its deadline. Whoever holds reapMu delivers the
+// follower's event while it leads, or pumps once it lets go (unlockReap).
 func (s *state) follow() {
 	s.waiting.Add(1)
 	if !s.leading.Load() {
-		s.reapMu.Lock()
-		if !s.stopped {
-			s.pump()
+		s.pumpWanted.Store(true)
+		if s.reapMu.TryLock() {
+			s.pumpWanted.Store(false)
+			if !s.stopped {
+				s.pump()
+			}
+			s.unlockReap()
 		}
-		s.unlockReap()
 	}
 }
 

@@ -171,6 +171,10 @@ func TestTryNoWait(t *testing.T) {
 			last = ctx.Stats()
 		})
 	}
+	// O_DIRECT reads never wait inside io_submit: they go as they are.
+	if df, _ := directFile(t, 1<<20); aio.BlockTriesNoWait(aio.NewRead(df, aligned(4096), 0)) {
+		t.Fatal("an O_DIRECT read tries RWF_NOWAIT")
+	}
 	// Without the option nothing tries RWF_NOWAIT.
 	ctx := streamContext(t, 4)
 	dropCache(t, f)

@@ -113,7 +113,8 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 	if len(blocks) > pairwiseMax {
 		stamp = submitStamp.Add(1)
 	}
-	detach := true // if every Block is set to wait
+	detach := true  // if every Block is set to wait
+	leaveIt := true // to a gathering leader: no Block would block io_submit
 	// Blocks a Completions loop yielded, submitted again while a loop's
 	// body runs, wait for the body to end: the loop sends them to the
 	// kernel together before it waits for more (see lead_linux.go).
@@ -123,6 +124,7 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			return 0, &Error{Op: "Submit", Index: i, Err: syscall.EINVAL, Detail: "nil Block"}
 		}
 		detach = detach && b.wait
+		leaveIt = leaveIt && !b.buffered()
 		deferred = deferred && b.yielded && !b.wait
 		// The Context's own checks first, then the Block's, which ask
 		// its file.
@@ -173,8 +175,10 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			case detach:
 				// A leading stream goroutine flushes what its
 				// wakeups queue (see leadStream); it looks at the
-				// queue after it clears gathering.
-				if !s.gathering.Load() {
+				// queue after it clears gathering. Not buffered I/O,
+				// which io_submit does then and there: the leader
+				// would stop reaping meanwhile.
+				if !leaveIt || !s.gathering.Load() {
 					s.flushQueued()
 				}
 			default:
@@ -208,6 +212,16 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 			return done, &Error{Op: "Submit", Index: done, Err: err}
 		}
 	}
+}
+
+// buffered reports whether b is a read or write of a buffered file, which
+// the kernel does inside io_submit.
+func (b *Block) buffered() bool {
+	switch b.cmd {
+	case CmdRead, CmdWrite, CmdReadV, CmdWriteV:
+		return b.kind == kindFile && !b.direct
+	}
+	return false
 }
 
 // othersInFlight reports whether I/O besides the k Blocks just claimed is

@@ -21,8 +21,10 @@ type target struct {
 	fileErr error    // why the file cannot be used at all
 	kind    fileKind // a directory, a socket or a stream: no reads or writes
 	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
-	// nowaitOK: a buffered file whose reads can try RWF_NOWAIT (see
-	// TryNoWait).
+	// direct: open with O_DIRECT, so that its reads and writes do not
+	// wait inside io_submit. nowaitOK: a buffered file whose reads can
+	// try RWF_NOWAIT (see TryNoWait).
+	direct   bool
 	nowaitOK bool
 }
 
@@ -37,8 +39,9 @@ func (b *Block) setFile(f syscall.Conn) {
 	if err == nil && control(rc, b.readFD) == nil {
 		b.fdBad = b.fd < 0
 		if b.kind = kindOf(b.fd); b.kind == kindFile {
+			b.direct, _ = openFlags(int(b.fd))
 			b.dio = directAlign(b.fd)
-			b.nowaitOK = b.dio == (dioAlign{}) && nowaitReads(b.fd)
+			b.nowaitOK = !b.direct && nowaitReads(b.fd)
 		}
 	}
 }
@@ -47,7 +50,8 @@ func (b *Block) setFile(f syscall.Conn) {
 // plain file with no O_DIRECT alignment to check: setFile reads those, a
 // File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
-	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio, b.nowaitOK = f, rc, -1, false, err, kindFile, dioAlign{}, false
+	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
+	b.direct, b.nowaitOK = false, false
 	// A flush holds each file once (see hold.go), telling files apart by
 	// a key it compares with == and hashes into a map. A key must be a
 	// pointer: comparing two interface values of any other type can
