@@ -113,6 +113,12 @@ func (r *fuzzRun) open() bool {
 	} else {
 		r.policy = aio.FullWait
 	}
+	if mode&0x10 != 0 {
+		// Buffered reads that end past the end of the file come back
+		// short and are sent again (see TryNoWait): the program's
+		// events must not change.
+		opts = append(opts, aio.TryNoWait())
+	}
 	valid := true
 	switch mode >> 1 & 7 {
 	case 4, 5:
