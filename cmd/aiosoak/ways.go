@@ -34,6 +34,7 @@ type way struct {
 var ways = []way{
 	{"stream", openStream},
 	{"wait", openWait},
+	{"nowait", openNoWait},
 	{"manual", openManual},
 	{"file", openFile},
 }
@@ -137,10 +138,19 @@ func openStream(f *os.File, depth int) (recordIO, error) {
 	return r, nil
 }
 
+// openNoWait is openWait on a Context made with TryNoWait: buffered reads
+// go with RWF_NOWAIT first, and what the page cache lacks is sent again.
+func openNoWait(f *os.File, depth int) (recordIO, error) {
+	return openWaitWith(f, depth, aio.TryNoWait())
+}
+
 // openWait sets every Block to wait: each caller takes its own completion
 // with Block.Wait.
-func openWait(f *os.File, depth int) (recordIO, error) {
-	r, err := newBlockIO(f, depth)
+func openWait(f *os.File, depth int) (recordIO, error) { return openWaitWith(f, depth) }
+
+// openWaitWith is openWait on a Context made with opts.
+func openWaitWith(f *os.File, depth int, opts ...aio.Option) (recordIO, error) {
+	r, err := newBlockIO(f, depth, opts...)
 	if err != nil {
 		return nil, err
 	}
