@@ -85,7 +85,9 @@ func MaxBlocking(n int) Option {
 // A read that meets the end of the file comes back short, so it is sent
 // again too, to find that out: reads that end past the end of the file
 // each cost a second io_submit. Blocks that set RWFNoWait themselves keep
-// their EAGAIN events. Writes, and files on other file systems, go through
+// their EAGAIN events, and Blocks with an eventfd of their own (SetResFD)
+// go once, without the flag: sent twice, they would signal it twice.
+// Writes, O_DIRECT reads and files on other file systems go through
 // io_submit as they would without the option.
 func TryNoWait() Option { return func(c *config) { c.tryNoWait = true } }
 
