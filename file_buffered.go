@@ -73,10 +73,6 @@ func nowaitSupported(fd int) bool {
 	return false
 }
 
-// nowaitReads reports whether buffered reads of fd can try RWF_NOWAIT,
-// for a Block (see TryNoWait).
-func nowaitReads(fd int32) bool { return nowaitSupported(int(fd)) }
-
 // transferBuffered reads into or writes p at off on a buffered file, out
 // of io_submit (see above). The caller holds the File (see enter).
 func (f *File) transferBuffered(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {

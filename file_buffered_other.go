@@ -9,8 +9,6 @@ import "context"
 
 func nowaitSupported(fd int) bool { return false }
 
-func nowaitReads(fd int32) bool { return false }
-
 func (f *File) transferBuffered(ctx context.Context, cmd Command, p []byte, off int64) (int, error) {
 	return 0, unsupported(fileOp(cmd))
 }

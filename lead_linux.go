@@ -84,14 +84,7 @@ func (s *state) lead(done func() bool) bool {
 func (s *state) follow() {
 	s.waiting.Add(1)
 	if !s.leading.Load() {
-		s.pumpWanted.Store(true)
-		if s.reapMu.TryLock() {
-			s.pumpWanted.Store(false)
-			if !s.stopped {
-				s.pump()
-			}
-			s.unlockReap()
-		}
+		s.pumpNowOrLater()
 	}
 }
 
@@ -143,9 +136,14 @@ func (s *state) completions(yield func(Event) bool) {
 
 // afterLoop pumps once a Completions loop has ended: completions that the
 // loop would have reaped itself (needsWakeup left the eventfd disarmed for
-// them, while it ran) must now wake the stream goroutine. As a flush does,
-// it leaves the pump to the holder of reapMu if it cannot take it.
-func (s *state) afterLoop() {
+// them, while it ran) must now wake the stream goroutine.
+func (s *state) afterLoop() { s.pumpNowOrLater() }
+
+// pumpNowOrLater pumps if it can take reapMu, and else leaves the pump to
+// its holder, which finds pumpWanted set once it lets go (unlockReap), as a
+// flush does: it never waits for reapMu, which a leader holds for as long as
+// it waits in io_getevents.
+func (s *state) pumpNowOrLater() {
 	s.pumpWanted.Store(true)
 	if s.reapMu.TryLock() {
 		s.pumpWanted.Store(false)

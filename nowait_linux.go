@@ -81,7 +81,7 @@ func (s *state) retry(b *Block) {
 	select {
 	case s.blocking <- struct{}{}:
 	case <-s.closedCh:
-		s.endRetry(b, syscall.ECANCELED)
+		s.endRetry(b, ErrClosed)
 		return
 	}
 	defer func() { <-s.blocking }()
@@ -106,34 +106,21 @@ func (s *state) retry(b *Block) {
 }
 
 // endRetry delivers the event of a read that retry could not send again,
-// for errno e, as collect would deliver it. The errno is the result even
-// when the first part read some bytes: a short count with no error would
-// read as the end of the file.
-func (s *state) endRetry(b *Block, e syscall.Errno) {
-	ev := Event{Block: b, Res: -int64(e)}
+// for cause (ErrClosed, for ECANCELED, or the errno), as a refusal by
+// io_submit is delivered (giveBack). The errno is the result even when the
+// first part read some bytes: a short count with no error would read as
+// the end of the file.
+func (s *state) endRetry(b *Block, cause error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.manual {
 		// For the next GetEvents (takeLate). Until then the Block
 		// keeps its slot, as an event in the ring keeps it until it is
 		// reaped; Close discards it with the rest.
-		s.late = append(s.late, ev)
+		s.late = append(s.late, Event{Block: b, Res: -int64(unsentErrno(cause))})
 		return
 	}
-	s.slots[b.slot] = nil
-	s.free = append(s.free, b.slot)
-	s.inflight--
-	if b.wait {
-		s.waitIn--
-		b.complete(ev)
-	} else {
-		// As in giveBack, the slot given back makes the room: the send
-		// does not block.
-		b.release()
-		s.events <- ev
-	}
-	s.signalRoom()
-	s.checkIdle()
+	s.giveBack(b, notSubmitted(cause, -1, b, false))
 }
 
 // takeLate appends to out, up to max events, those endRetry kept for
@@ -143,11 +130,8 @@ func (s *state) takeLate(out []Event, max int) ([]Event, int) {
 	defer s.mu.Unlock()
 	k := min(len(s.late), max)
 	for _, ev := range s.late[:k] {
-		b := ev.Block
-		s.slots[b.slot] = nil
-		s.free = append(s.free, b.slot)
-		s.inflight--
-		b.release()
+		s.freeSlot(ev.Block)
+		ev.Block.release()
 		out = append(out, ev)
 	}
 	n := copy(s.late, s.late[k:])

@@ -157,15 +157,7 @@ func unsentError(b *Block) error {
 // its Wait returns at once, and unsent says why nothing was done. The
 // caller holds mu.
 func (s *state) giveBack(b *Block, unsent *Error) {
-	s.slots[b.slot] = nil
-	s.free = append(s.free, b.slot)
-	s.inflight--
-	if b.cmd == CmdPoll {
-		s.pollIn--
-	}
-	if b.wait {
-		s.waitIn--
-	}
+	s.freeSlot(b)
 	switch {
 	case unsent != nil && b.wait:
 		b.unsent = unsent
@@ -181,6 +173,21 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	}
 	s.signalRoom()
 	s.checkIdle()
+}
+
+// freeSlot gives back b's slot, which its event, or its refusal, has
+// left, and takes b out of the counts of Blocks in flight. The caller
+// holds mu.
+func (s *state) freeSlot(b *Block) {
+	s.slots[b.slot] = nil
+	s.free = append(s.free, b.slot)
+	s.inflight--
+	if b.cmd == CmdPoll {
+		s.pollIn--
+	}
+	if b.wait {
+		s.waitIn--
+	}
 }
 
 // checkIdle wakes a stream Close waiting for the last event once nothing

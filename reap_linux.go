@@ -161,12 +161,7 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 				continue // sent again: the slot stays taken
 			}
 		}
-		s.slots[slot] = nil
-		s.free = append(s.free, uint32(slot))
-		s.inflight--
-		if b.cmd == CmdPoll {
-			s.pollIn--
-		}
+		s.freeSlot(b)
 		if b.cancelled && b.cmd == CmdPoll && res == 0 {
 			// The kernel completes a cancelled poll with an empty
 			// mask; a poll that really fired always has a bit set.
@@ -174,7 +169,6 @@ func (s *state) collect(out []Event, n int) ([]Event, error) {
 		}
 		e := Event{Block: b, Res: res, Res2: ev.Res2}
 		if b.wait {
-			s.waitIn--
 			b.complete(e)
 			continue
 		}

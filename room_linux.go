@@ -99,14 +99,15 @@ func (s *state) short() int {
 
 // claim takes a slot for as many of blocks as there is room for, from the
 // front, and queues them for io_submit (queue_linux.go), for the Submit
-// call c, or detached if c is nil. It returns how many, and why it stopped
-// short of all (roomFree if it did not). A Block it cannot claim (submitted
+// call c, or detached if c is nil. It returns how many, why it stopped
+// short of all (roomFree if it did not), and whether other I/O is in flight
+// besides those it claimed (see submitGathering). A Block it cannot claim (submitted
 // elsewhere meanwhile, its file closed) stops it there: it queues those
 // before it and returns the error, naming the Block at base plus its
 // position. Blocks are claimed (marked in flight) before io_submit
 // because their completions may be reaped by another goroutine before
 // io_submit returns.
-func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err error) {
+func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, others bool, err error) {
 	if base == 0 {
 		// A file closed, or a RawConn that panics, before Submit is
 		// refused with the whole batch, rather than when its turn
@@ -114,21 +115,21 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		// in. The caller's Control runs outside mu.
 		for i, b := range blocks {
 			if detail, err := b.fileUsable(); err != nil {
-				return 0, roomFree, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
+				return 0, roomFree, false, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
 			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, roomFree, &Error{Op: "Submit", Index: base, Err: ErrClosed}
+		return 0, roomFree, false, &Error{Op: "Submit", Index: base, Err: ErrClosed}
 	}
 	n = min(len(blocks), s.room())
 	if s.testNoRoom != nil && n == 0 {
 		s.testNoRoom()
 	}
 	if n == 0 {
-		return 0, s.short(), nil
+		return 0, s.short(), false, nil
 	}
 	for i, b := range blocks[:n] {
 		var detail string
@@ -161,12 +162,13 @@ func (s *state) claim(blocks []*Block, base int, c *call) (n int, full int, err 
 		b.unsent = nil
 		s.queue = append(s.queue, queued{b, b.claim, c, base + i, round})
 	}
+	others = s.inflight > 0
 	s.inflight += n
 	if s.room() > 0 {
 		s.signalRoom() // pass the turn on to another waiting Submit
 	}
 	if err != nil || n == len(blocks) {
-		return n, roomFree, err
+		return n, roomFree, others, err
 	}
-	return n, s.short(), nil
+	return n, s.short(), others, nil
 }

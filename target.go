@@ -41,7 +41,7 @@ func (b *Block) setFile(f syscall.Conn) {
 		if b.kind = kindOf(b.fd); b.kind == kindFile {
 			b.direct, _ = openFlags(int(b.fd))
 			b.dio = directAlign(b.fd)
-			b.nowaitOK = !b.direct && nowaitReads(b.fd)
+			b.nowaitOK = !b.direct && nowaitSupported(int(b.fd))
 		}
 	}
 }
