@@ -103,6 +103,12 @@ type waiter struct {
 	waitMu sync.Mutex
 	ev     Event
 	unsent *Error // with no Detail: see unsentError
+	// A File call's Block may wait on an eventfd of the call's own
+	// (waking), which the kernel signals in place of the stream's (see
+	// waker_linux.go).
+	waking  bool
+	wakeFD  int32
+	wakeBuf [8]byte
 }
 
 // iovec is struct iovec (a pointer and a size_t), filled at submission

@@ -38,6 +38,8 @@ type state struct {
 	idle     chan struct{}
 	final    aiocore.Stats // the core's counters, kept when it is destroyed
 	statsEnd bool          // final is set
+	wakers   wakers        // eventfds File calls wait on (waker_linux.go)
+	calls    atomic.Int32  // File calls waiting for a Block (waker_linux.go)
 
 	manual bool
 	full   FullPolicy
@@ -243,6 +245,7 @@ func (s *state) close() error {
 		if !s.manual {
 			s.drainStream()
 		}
+		s.closeWakers() // every File call's event is in
 
 		s.reapMu.Lock() // no reaper is at work
 		defer s.reapMu.Unlock()

@@ -44,3 +44,23 @@ func TriesNoWait(f *File) bool { return f.nowait.Load() }
 // BlockTriesNoWait reports whether a Context made with TryNoWait sends b
 // with RWF_NOWAIT first (see triesNoWait).
 func BlockTriesNoWait(b *Block) bool { return b.triesNoWait() }
+
+// Wakers returns how many eventfds c made for File calls to wait on (see
+// waker_linux.go), and those not in use.
+func Wakers(c *Context) (made int, free []int32) {
+	w := &c.s.wakers
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.made, append([]int32(nil), w.free...)
+}
+
+// HoldFlushes makes File calls leave their Blocks queued, as they do while
+// a leader gathers them (see leadStream), when on is true.
+func HoldFlushes(c *Context, on bool) { c.s.gathering.Store(on) }
+
+// Queued returns how many claimed Blocks wait for io_submit.
+func Queued(c *Context) int {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return len(c.s.queue)
+}

@@ -20,7 +20,11 @@ var maxChunk = 1 << 30
 // calls (see Context.Stats). Make one with Context.File.
 //
 // On files opened with O_DIRECT (see OpenDirect) kernel AIO is truly
-// asynchronous: a goroutine waiting in ReadAt holds no OS thread. On
+// asynchronous: a goroutine waiting in ReadAt holds no OS thread, unless at
+// most two calls are in progress on the Context: then each waits for its
+// own completion as a pread does, in a read of an eventfd of its own that
+// the kernel signals, which is cheaper than having another goroutine reap
+// the completion and wake it. On
 // buffered files (regular files and block devices without O_DIRECT) it is
 // not: the kernel does the I/O inside io_submit, holding up every request
 // of the same io_submit. So a File keeps their reads and writes out of

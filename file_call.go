@@ -149,6 +149,13 @@ func (f *File) chunks(s *submission, cmd Command, p []byte, off int64) {
 // is done; s.bounce is nil then.
 func (f *File) run(op string, s *submission) (int, error) {
 	ctx, blocks := s.ctx, s.blocks
+	// One Block, and nothing to watch: wait for it as a pread would, if
+	// few calls are in progress (see waker_linux.go).
+	waker := s.c.s.callStarts(len(blocks) == 1 && ctx.Done() == nil)
+	defer s.c.s.callEnds(waker)
+	if waker >= 0 {
+		blocks[0].setWaker(waker)
+	}
 	k, serr := s.c.submitGathering(ctx, blocks)
 	for _, b := range blocks[k:] {
 		f.put(b)
@@ -156,6 +163,9 @@ func (f *File) run(op string, s *submission) (int, error) {
 	n, gap := 0, false
 	var err error
 	for i, b := range blocks[:k] {
+		if b.waking {
+			b.awaitWaker()
+		}
 		ev, werr := b.Wait(ctx)
 		if werr != nil {
 			f.abandon(blocks[i:k], s.bounce)
@@ -234,7 +244,7 @@ func (f *File) abandon(blocks []*Block, bb *bounceBuf) {
 
 // put gives an idle Block back to the pool, without the buffer it held.
 func (f *File) put(b *Block) {
-	b.buf, b.unsent = nil, nil
+	b.buf, b.unsent, b.waking = nil, nil, false
 	f.blocks.Put(b)
 }
 

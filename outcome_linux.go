@@ -161,7 +161,9 @@ func (s *state) giveBack(b *Block, unsent *Error) {
 	switch {
 	case unsent != nil && b.wait:
 		b.unsent = unsent
+		w := b.waker() // before complete: the Block is its caller's after
 		b.complete(Event{Block: b, Res: -int64(unsentErrno(unsent.Err))})
+		w.signal() // its caller waits for the kernel's signal
 	case unsent != nil:
 		// Detached and bound for Events (a Submit a Completions loop
 		// deferred): the refusal is its event. Sent under mu, but it

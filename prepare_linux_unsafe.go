@@ -26,7 +26,10 @@ func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
 		Resfd:   b.resfd,
 		RWFlags: uint32(b.rwFlags),
 	}
-	if streamFD >= 0 {
+	switch {
+	case b.waking:
+		r.Resfd = b.wakeFD
+	case streamFD >= 0:
 		r.Resfd = streamFD
 	}
 	if b.nowait {
