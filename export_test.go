@@ -55,12 +55,24 @@ func Wakers(c *Context) (made int, free []int32) {
 }
 
 // HoldFlushes makes File calls leave their Blocks queued, as they do while
-// a leader gathers them (see leadStream), when on is true.
-func HoldFlushes(c *Context, on bool) { c.s.gathering.Store(on) }
+// a leader gathers them (see leadStream), until ReleaseFlushes.
+func HoldFlushes(c *Context) { c.s.gathering.Store(true) }
 
-// Queued returns how many claimed Blocks wait for io_submit.
-func Queued(c *Context) int {
+// ReleaseFlushes ends HoldFlushes and sends what is queued to the kernel.
+func ReleaseFlushes(c *Context) {
+	c.s.gathering.Store(false)
+	c.s.flushQueued()
+}
+
+// Queued returns how many claimed Blocks wait for io_submit, and how many
+// of them are File calls' that wait on an eventfd of their own.
+func Queued(c *Context) (queued, waking int) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	return len(c.s.queue)
+	for _, q := range c.s.queue {
+		if q.b.waking {
+			waking++
+		}
+	}
+	return len(c.s.queue), waking
 }

@@ -21,7 +21,7 @@ import (
 // no eventfd of its own (SetResFD): each of the two sends would add 1 to
 // it, for one event.
 func (b *Block) triesNoWait() bool {
-	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0 && b.resfd < 0
+	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0 && b.resfd < 0 && !b.waking
 }
 
 // length returns the bytes a read or write Block asks for.

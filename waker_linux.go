@@ -5,6 +5,7 @@ package aio
 import (
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Wakers: a File call with one Block in flight, and no deadline to watch,
@@ -47,7 +48,7 @@ type wakers struct {
 // too many calls are in progress for a waker to pay, or when none can be
 // made. callEnds ends the call.
 func (s *state) callStarts(single bool) int32 {
-	if n := s.calls.Add(1); !single || n > maxWakers {
+	if n := s.calls.Add(1); !single || n > maxWakers || s.manual {
 		return -1
 	}
 	return s.takeWaker()
@@ -121,12 +122,30 @@ func (b *Block) setWaker(fd int32) { b.wakeFD, b.waking = fd, true }
 // read is always 1, and the eventfd is at zero again for its next user.
 // Wait then finds the event delivered, or reaps it from the ring in user
 // space.
+//
+// A read that fails (it cannot, on an eventfd the Context keeps open)
+// must not leave the caller to follow a leader: nothing would wake the
+// stream goroutine for b, whose completion signals only b's eventfd. The
+// caller reaps for itself instead, or has whoever holds reapMu pump, until
+// b's event is delivered.
 func (b *Block) awaitWaker() {
 	for {
 		_, err := syscall.Read(int(b.wakeFD), b.wakeBuf[:])
-		if err != syscall.EINTR {
-			return // anything else: Wait reaps as it would have
+		switch err {
+		case nil:
+			return
+		case syscall.EINTR:
+			continue
 		}
+		s := b.owner.Load()
+		for s != nil && !b.ready() {
+			if !s.lead(b.ready) {
+				s.pumpNowOrLater()
+				time.Sleep(time.Millisecond)
+			}
+			s = b.owner.Load()
+		}
+		return
 	}
 }
 
@@ -148,5 +167,10 @@ func (fd wakerFD) signal() {
 		return
 	}
 	one := [8]byte{1} // little-endian 1
-	syscall.Write(int(fd), one[:])
+	for {
+		// It cannot block: the count is 0 until this write.
+		if _, err := syscall.Write(int(fd), one[:]); err != syscall.EINTR {
+			return
+		}
+	}
 }
