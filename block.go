@@ -107,7 +107,7 @@ type waiter struct {
 	// (waking), which the kernel signals in place of the stream's (see
 	// waker_linux.go).
 	waking  bool
-	wakeFD  int32
+	wakeFD  wakerFD
 	wakeBuf [8]byte
 }
 

@@ -43,7 +43,10 @@ func TriesNoWait(f *File) bool { return f.nowait.Load() }
 
 // BlockTriesNoWait reports whether a Context made with TryNoWait sends b
 // with RWF_NOWAIT first (see triesNoWait).
-func BlockTriesNoWait(b *Block) bool { return b.triesNoWait() }
+func BlockTriesNoWait(b *Block) bool {
+	b.learnNoWait()
+	return b.triesNoWait()
+}
 
 // Wakers returns how many eventfds c made for File calls to wait on (see
 // waker_linux.go), and those not in use.
@@ -51,7 +54,10 @@ func Wakers(c *Context) (made int, free []int32) {
 	w := &c.s.wakers
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.made, append([]int32(nil), w.free...)
+	for _, fd := range w.free {
+		free = append(free, int32(fd))
+	}
+	return w.made, free
 }
 
 // HoldFlushes makes File calls leave their Blocks queued, as they do while

@@ -485,13 +485,7 @@ func TestFileStandardLibrary(t *testing.T) {
 // than requests show that the calls shared them; nothing is left in
 // flight.
 func TestFileRefusedInSharedSubmit(t *testing.T) {
-	df, data := directFile(t, 1<<16)
-	ro, err := os.OpenFile(df.Name(), os.O_RDONLY|syscall.O_DIRECT, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := streamContext(t, 8)
-	file := mustFile(t, ctx, ro)
+	file, ctx, data := readOnlyFile(t, 1<<16)
 	defer file.Close()
 	const goroutines, each = 16, 300
 	var wg sync.WaitGroup
@@ -532,6 +526,21 @@ func TestFileRefusedInSharedSubmit(t *testing.T) {
 		t.Fatalf("%d io_submit calls for %d requests: no call was shared", st.IOSubmitCalls, refused.Load()+reads.Load())
 	}
 	t.Logf("%+v", st)
+}
+
+// readOnlyFile returns a File over a file of size bytes of pattern data,
+// opened read-only with O_DIRECT, so that io_submit refuses every write
+// with EBADF; its Context of 8 slots, closed at the end of the test; and
+// the data. The File is the caller's to close.
+func readOnlyFile(t *testing.T, size int) (*aio.File, *aio.Context, []byte) {
+	t.Helper()
+	df, data := directFile(t, size)
+	ro, err := os.OpenFile(df.Name(), os.O_RDONLY|syscall.O_DIRECT, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := streamContext(t, 8)
+	return mustFile(t, ctx, ro), ctx, data
 }
 
 // A File dropped without Close gives back its own descriptor, as the

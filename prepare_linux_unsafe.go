@@ -28,7 +28,7 @@ func (b *Block) prepare(r *aiocore.Req, streamFD int32) {
 	}
 	switch {
 	case b.waking:
-		r.Resfd = b.wakeFD
+		r.Resfd = int32(b.wakeFD)
 	case streamFD >= 0:
 		r.Resfd = streamFD
 	}

@@ -34,10 +34,13 @@ import (
 // while they wait, which followers of a leader do not (lead_linux.go).
 const maxWakers = 2
 
+// wakerFD is an eventfd a File call waits on, or -1.
+type wakerFD int32
+
 // wakers is the Context's pool of eventfds for File calls to wait on.
 type wakers struct {
 	mu     sync.Mutex
-	free   []int32
+	free   []wakerFD
 	made   int
 	closed bool
 }
@@ -47,7 +50,7 @@ type wakers struct {
 // false: more than one Block, or a ctx that may end the wait early), when
 // too many calls are in progress for a waker to pay, or when none can be
 // made. callEnds ends the call.
-func (s *state) callStarts(single bool) int32 {
+func (s *state) callStarts(single bool) wakerFD {
 	if n := s.calls.Add(1); !single || n > maxWakers || s.manual {
 		return -1
 	}
@@ -56,7 +59,7 @@ func (s *state) callStarts(single bool) int32 {
 
 // callEnds ends a call that callStarts counted, giving back its eventfd,
 // if it had one, once its Block is idle.
-func (s *state) callEnds(waker int32) {
+func (s *state) callEnds(waker wakerFD) {
 	s.calls.Add(-1)
 	if waker >= 0 {
 		s.putWaker(waker)
@@ -64,7 +67,7 @@ func (s *state) callEnds(waker int32) {
 }
 
 // takeWaker returns a free eventfd, or makes one, or returns -1.
-func (s *state) takeWaker() int32 {
+func (s *state) takeWaker() wakerFD {
 	w := &s.wakers
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -82,12 +85,12 @@ func (s *state) takeWaker() int32 {
 		return -1 // out of descriptors: the call follows a leader
 	}
 	w.made++
-	return int32(fd)
+	return wakerFD(fd)
 }
 
 // putWaker gives back an eventfd taken with takeWaker, its count read to
 // zero. After Close it is closed instead.
-func (s *state) putWaker(fd int32) {
+func (s *state) putWaker(fd wakerFD) {
 	w := &s.wakers
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -114,7 +117,7 @@ func (s *state) closeWakers() {
 // setWaker makes the kernel signal fd, not the stream's eventfd, when b
 // completes. b must be idle and set to wait; its waiter must call
 // awaitWaker before Wait.
-func (b *Block) setWaker(fd int32) { b.wakeFD, b.waking = fd, true }
+func (b *Block) setWaker(fd wakerFD) { b.wakeFD, b.waking = fd, true }
 
 // awaitWaker waits until b's eventfd is signalled: by the kernel, once it
 // has put b's event in the ring, or by giveBack, for a Block the kernel
@@ -154,11 +157,8 @@ func (b *Block) waker() wakerFD {
 	if !b.waking {
 		return -1
 	}
-	return wakerFD(b.wakeFD)
+	return b.wakeFD
 }
-
-// wakerFD is an eventfd a File call waits on, or -1.
-type wakerFD int32
 
 // signal stands in for the kernel's signal, for a Block whose submission
 // ended with no event (see giveBack).

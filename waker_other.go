@@ -4,7 +4,9 @@ package aio
 
 // Without Linux or cgo no Context exists, and no File call waits.
 
-func (s *state) callStarts(bool) int32 { return -1 }
-func (s *state) callEnds(int32)        {}
-func (b *Block) setWaker(int32)        {}
-func (b *Block) awaitWaker()           {}
+type wakerFD int32
+
+func (s *state) callStarts(bool) wakerFD { return -1 }
+func (s *state) callEnds(wakerFD)        {}
+func (b *Block) setWaker(wakerFD)        {}
+func (b *Block) awaitWaker()             {}

@@ -121,13 +121,7 @@ func TestFileWakers(t *testing.T) {
 // O_DIRECT File are refused by io_submit with EBADF; between them, reads
 // still wait for their own completions, and the eventfd ends at zero.
 func TestFileWakerRefused(t *testing.T) {
-	df, data := directFile(t, 1<<16)
-	ro, err := os.OpenFile(df.Name(), os.O_RDONLY|syscall.O_DIRECT, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := streamContext(t, 8)
-	file := mustFile(t, ctx, ro)
+	file, ctx, data := readOnlyFile(t, 1<<16)
 	errc := make(chan error, 1)
 	go func() {
 		buf := aligned(4096)
