@@ -14,11 +14,11 @@ import (
 )
 
 // directAlign returns the alignment O_DIRECT I/O on fd needs if fd is open
-// with O_DIRECT and the alignment can be found (see DirectAlignment), else
-// zeros: then the kernel alone judges each request.
-func directAlign(fd int32) dioAlign {
-	fl, e := fcntl(int(fd), syscall.F_GETFL)
-	if e != 0 || fl&syscall.O_DIRECT == 0 {
+// with O_DIRECT (direct, from openFlags) and the alignment can be found
+// (see DirectAlignment), else zeros: then the kernel alone judges each
+// request.
+func directAlign(fd int32, direct bool) dioAlign {
+	if !direct {
 		return dioAlign{}
 	}
 	a, _ := alignmentOf(int(fd))

@@ -120,7 +120,7 @@ func (c *Context) File(f *os.File) (*File, error) {
 			return
 		}
 		x.direct, x.append = openFlags(int(fd))
-		x.dio = directAlign(int32(fd))
+		x.dio = directAlign(int32(fd), x.direct)
 		x.buffered = !x.direct && x.kind == kindFile
 		x.nowait.Store(x.buffered && nowaitSupported(int(fd)))
 		x.fd, derr = dupFD(int(fd))

@@ -24,6 +24,16 @@ func (b *Block) triesNoWait() bool {
 	return b.nowaitOK && (b.cmd == CmdRead || b.cmd == CmdReadV) && b.rwFlags&RWFNoWait == 0 && b.resfd < 0 && !b.waking
 }
 
+// learnNoWait asks, once for each file a Block is set to, whether that
+// buffered file's file system honours RWF_NOWAIT (an fstat and an fstatfs),
+// for Submit on a Context made with TryNoWait: Blocks on other Contexts
+// never pay for it, nor do Blocks made for each I/O.
+func (b *Block) learnNoWait() {
+	if b.nowaitUnasked {
+		b.nowaitOK, b.nowaitUnasked = nowaitSupported(int(b.fd)), false
+	}
+}
+
 // length returns the bytes a read or write Block asks for.
 func (b *Block) length() int64 {
 	if b.cmd == CmdRead || b.cmd == CmdWrite {

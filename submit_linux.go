@@ -141,6 +141,9 @@ func (s *state) submit(ctx context.Context, blocks []*Block, gather bool) (int, 
 		if err != nil {
 			return 0, &Error{Op: "Submit", Index: i, Err: err, Detail: detail}
 		}
+		if s.tryNoWait {
+			b.learnNoWait()
+		}
 	}
 	if len(blocks) == 0 {
 		return 0, s.open()

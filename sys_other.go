@@ -4,7 +4,7 @@ package aio
 
 // The descriptor helpers without Linux or cgo: nothing reaches a kernel.
 
-func directAlign(fd int32) dioAlign { return dioAlign{} }
+func directAlign(fd int32, direct bool) dioAlign { return dioAlign{} }
 
 func openFlags(fd int) (direct, appendOnly bool) { return false, false }
 

@@ -23,9 +23,11 @@ type target struct {
 	dio     dioAlign // O_DIRECT alignment to check; zero if unchecked
 	// direct: open with O_DIRECT, so that its reads and writes do not
 	// wait inside io_submit. nowaitOK: a buffered file whose reads can
-	// try RWF_NOWAIT (see TryNoWait).
-	direct   bool
-	nowaitOK bool
+	// try RWF_NOWAIT (see TryNoWait), once a Submit on a Context made
+	// with TryNoWait has asked its file system (nowaitUnasked).
+	direct        bool
+	nowaitOK      bool
+	nowaitUnasked bool
 }
 
 // setFile records f and reads its descriptor now, to learn whether it is
@@ -40,8 +42,8 @@ func (b *Block) setFile(f syscall.Conn) {
 		b.fdBad = b.fd < 0
 		if b.kind = kindOf(b.fd); b.kind == kindFile {
 			b.direct, _ = openFlags(int(b.fd))
-			b.dio = directAlign(b.fd)
-			b.nowaitOK = !b.direct && nowaitSupported(int(b.fd))
+			b.dio = directAlign(b.fd, b.direct)
+			b.nowaitUnasked = !b.direct // see learnNoWait
 		}
 	}
 }
@@ -51,7 +53,7 @@ func (b *Block) setFile(f syscall.Conn) {
 // File copies its own.
 func (b *Block) bind(f syscall.Conn, rc syscall.RawConn, err error) {
 	b.file, b.rc, b.fd, b.fdBad, b.fileErr, b.kind, b.dio = f, rc, -1, false, err, kindFile, dioAlign{}
-	b.direct, b.nowaitOK = false, false
+	b.direct, b.nowaitOK, b.nowaitUnasked = false, false, false
 	// A flush holds each file once (see hold.go), telling files apart by
 	// a key it compares with == and hashes into a map. A key must be a
 	// pointer: comparing two interface values of any other type can
